@@ -1,0 +1,187 @@
+/*
+ * The configuration: a libconfig file read into typed, validated structures. Every problem is
+ * reported as "file:line: message" and loading goes on to find the rest, so one run of
+ * `pulsebotd --check-config` lists them all. Unknown keys are errors. A connector's own block
+ * is checked against the option table its module declares (pb_config_check_connector).
+ *
+ * Strings in these structures are owned by the pb_config and live as long as it does.
+ */
+#ifndef PB_CONFIG_H
+#define PB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pulsebot/plugin.h"
+
+/* A list of "file:line: message" lines. */
+struct pb_diag {
+    char **lines;
+    size_t n, cap;
+};
+void pb_diag_add(struct pb_diag *d, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void pb_diag_free(struct pb_diag *d);
+
+/* "30s", "15m", "2h", "7d", "2w", or a bare number of seconds; -1 when malformed. */
+int64_t pb_duration_parse_ms(const char *text);
+
+struct pb_cfg_daemon {
+    const char *state_dir;  /* database and signing key; default "/var/lib/pulsebot" or
+                               $STATE_DIRECTORY */
+    const char *plugin_dir; /* connector modules; default the install's lib dir */
+    int log_level;          /* PB_LOG_*; default info */
+    const char *listen;     /* HTTP server address; default "127.0.0.1" */
+    int port;               /* default 8080; 0 picks a free port */
+    size_t max_body;        /* default 65536 */
+    const char *public_url; /* how people reach the server, for personal links */
+    int64_t link_ttl_ms;    /* how long a personal link stays valid; default 30 days */
+};
+
+struct pb_cfg_connector {
+    const char *name; /* instance name, used in handles and channels */
+    const char *type; /* module name: "webchat" loads webchat.so */
+    int implicit_handles; /* every person's handle here is their id */
+    int line;
+    void *setting; /* libconfig's config_setting_t of the block, for the module's options */
+};
+
+struct pb_cfg_channel {
+    const char *connector; /* a connector's name */
+    const char *address;   /* the channel on that platform */
+};
+
+struct pb_cfg_team {
+    const char *id;
+    const char *name;
+    const char *parent;  /* or NULL */
+    const char *manager; /* a person id, or NULL */
+    struct pb_cfg_channel channel; /* connector NULL when the team has no channel */
+    int line;
+};
+
+struct pb_cfg_handle {
+    const char *connector;
+    const char *user;
+};
+
+struct pb_cfg_person {
+    const char *id;
+    const char *name;
+    const char *email;    /* or NULL */
+    const char *team;     /* or NULL */
+    const char *timezone; /* IANA name, or NULL */
+    const char *locale;   /* or NULL: "en" */
+    struct pb_cfg_handle *handles;
+    size_t n_handles;
+    int line;
+};
+
+enum pb_question_type { PB_QUESTION_SCALE = 1, PB_QUESTION_TEXT = 2 };
+
+/* After an answer: if the score is within [min, max], go to `next` (NULL: the end). */
+struct pb_cfg_branch {
+    int min, max;
+    const char *next;
+};
+
+struct pb_cfg_question {
+    const char *id;
+    enum pb_question_type type;
+    const char *text;
+    int min, max;          /* SCALE: inclusive range; default 1..5 */
+    const char *low_label; /* SCALE: optional */
+    const char *high_label;
+    size_t max_length; /* TEXT: longest reply kept, in bytes; default 2000 */
+    struct pb_cfg_branch *branches;
+    size_t n_branches;
+    const char *next; /* where to go when no branch matches; NULL: the end */
+    int line;
+};
+
+enum pb_survey_kind { PB_SURVEY_EMPLOYEE = 1, PB_SURVEY_CUSTOMER = 2 };
+
+struct pb_cfg_survey {
+    const char *id;
+    enum pb_survey_kind kind;
+    const char *title; /* optional: shown above the first question */
+    int anonymous;
+    int64_t window_ms; /* how long a delivery stays answerable; default 3 days */
+    const char *thanks;
+    struct pb_cfg_question *questions; /* the first is where a delivery starts */
+    size_t n_questions;
+    int line;
+};
+
+struct pb_cfg_audience {
+    const char **teams; /* each includes its sub-teams */
+    size_t n_teams;
+    const char **people;
+    size_t n_people;
+    const char **exclude; /* people left out */
+    size_t n_exclude;
+};
+
+struct pb_cfg_schedule {
+    const char *id;
+    const char *survey;
+    int64_t every_ms; /* interval between rounds */
+    int64_t first_ms; /* delay of the first round after the schedule is new; default every_ms */
+    struct pb_cfg_audience audience;
+    int line;
+};
+
+struct pb_cfg_route {
+    const char *id;
+    const char *survey; /* or NULL: any survey */
+    const char *team;   /* or NULL: any team; otherwise that team and its sub-teams */
+    int min_score, max_score; /* inclusive; a rule matches only scored answers */
+    const char *alert_team; /* whose channel gets the alert */
+    int cont;               /* also try the rules after this one */
+    int line;
+};
+
+struct pb_config {
+    const char *path;
+    struct pb_cfg_daemon daemon;
+    struct pb_cfg_connector *connectors;
+    size_t n_connectors;
+    struct pb_cfg_team *teams;
+    size_t n_teams;
+    struct pb_cfg_person *people;
+    size_t n_people;
+    struct pb_cfg_survey *surveys;
+    size_t n_surveys;
+    struct pb_cfg_schedule *schedules;
+    size_t n_schedules;
+    struct pb_cfg_route *routes;
+    size_t n_routes;
+    void *priv; /* libconfig state and string storage */
+};
+
+/* Reads and checks `path`. Returns 0 and a config, or -1 with every problem in `diag` (and no
+ * config). Connector blocks are checked only for their core keys (name, type,
+ * implicit_handles); call pb_config_check_connector for the rest once the module is known. */
+int pb_config_load(const char *path, struct pb_config **out, struct pb_diag *diag);
+void pb_config_free(struct pb_config *cfg);
+
+/* Checks a connector block against a module's option table; adds to `diag`, returns the
+ * number of problems. */
+int pb_config_check_connector(const struct pb_config *cfg, const struct pb_cfg_connector *c,
+                              const struct pb_option *options, struct pb_diag *diag);
+/* Reads one option of a connector block (after it was checked). */
+const char *pb_config_connector_string(const struct pb_cfg_connector *c, const char *key);
+int pb_config_connector_int(const struct pb_cfg_connector *c, const char *key, long long *out);
+int pb_config_connector_bool(const struct pb_cfg_connector *c, const char *key, int *out);
+const char *pb_config_connector_list(const struct pb_cfg_connector *c, const char *key, size_t n);
+
+/* Lookups by id; NULL when absent. */
+const struct pb_cfg_person *pb_config_person(const struct pb_config *cfg, const char *id);
+const struct pb_cfg_team *pb_config_team(const struct pb_config *cfg, const char *id);
+const struct pb_cfg_survey *pb_config_survey(const struct pb_config *cfg, const char *id);
+const struct pb_cfg_question *pb_config_question(const struct pb_cfg_survey *s, const char *id);
+const struct pb_cfg_connector *pb_config_connector(const struct pb_config *cfg, const char *name);
+/* Whether team `id` is `ancestor` or below it. */
+int pb_config_team_within(const struct pb_config *cfg, const char *id, const char *ancestor);
+
+#endif

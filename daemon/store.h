@@ -1,0 +1,190 @@
+/*
+ * The store: everything pulsebot must not forget, in SQLite (WAL mode), behind an interface of
+ * domain operations so that no other module speaks SQL and a second backend could replace this
+ * one. The schema is versioned; migrations run at open, each in its own transaction.
+ *
+ * Durability rules the callers rely on:
+ * - Every function that changes state commits before it returns, unless the caller opened a
+ *   transaction with pb_store_begin, in which case pb_store_commit makes all of it durable at
+ *   once (synchronous=FULL in WAL mode: a committed transaction survives kill -9 and power
+ *   loss).
+ * - State transitions are compare-and-set: they name the state they expect and return
+ *   PB_ERR_DONE when the row is not in it, so a replayed click cannot act twice.
+ *
+ * Return values: PB_OK, PB_ERR_UNKNOWN (no such row), PB_ERR_DONE (already so), PB_ERR_STORE.
+ */
+#ifndef PB_STORE_H
+#define PB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pulsebot/plugin.h"
+
+struct pb_store;
+
+#define PB_STORE_SCHEMA_VERSION 1
+
+int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
+void pb_store_close(struct pb_store *s);
+int pb_store_schema_version(struct pb_store *s);
+
+/* One transaction around several operations; they nest by counting (only the outermost
+ * commits). After a failed operation inside, call pb_store_rollback. */
+int pb_store_begin(struct pb_store *s);
+int pb_store_commit(struct pb_store *s);
+void pb_store_rollback(struct pb_store *s);
+
+/* ---- deliveries: one survey sent to one person ---- */
+
+enum pb_delivery_state {
+    PB_DELIVERY_PENDING = 0,  /* created; its first question is in the outbox */
+    PB_DELIVERY_SENT = 1,     /* the first question reached the person */
+    PB_DELIVERY_ANSWERING = 2, /* at least one answer; more questions pending */
+    PB_DELIVERY_COMPLETED = 3,
+    PB_DELIVERY_EXPIRED = 4,
+};
+
+struct pb_delivery {
+    int64_t id;
+    char survey[64];
+    char schedule[64]; /* "" when not from a schedule */
+    int64_t round;     /* the schedule's round number */
+    char person[64];   /* the recipient; kept even for anonymous surveys to route messages,
+                          never copied onto an anonymous answer */
+    char connector[64];
+    char address[128]; /* the person's handle on that connector */
+    enum pb_delivery_state state;
+    char step[64];         /* the question now pending, "" when none */
+    int64_t step_outbox_id; /* the outbox row that carries the pending question's message */
+    int64_t created_ms, sent_ms, expires_ms, finished_ms;
+};
+
+int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d); /* sets d->id */
+int pb_store_delivery_get(struct pb_store *s, int64_t id, struct pb_delivery *out);
+/* Moves a delivery from state `from` to d's state/step/step_outbox_id/sent_ms/finished_ms. */
+int pb_store_delivery_update(struct pb_store *s, const struct pb_delivery *d,
+                             enum pb_delivery_state from);
+/* The person's delivery on that connector that is waiting for a text answer, newest first. */
+int pb_store_delivery_open_for(struct pb_store *s, const char *connector, const char *address,
+                               struct pb_delivery *out);
+/* Whether the person already has an unfinished delivery of this survey. */
+int pb_store_delivery_has_open(struct pb_store *s, const char *survey, const char *person);
+/* Unfinished deliveries whose expires_ms <= now, oldest first, at most `limit`. */
+int pb_store_delivery_expired(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
+                              size_t limit, size_t *n_out);
+/* The earliest expires_ms of an unfinished delivery; PB_ERR_UNKNOWN when none. */
+int pb_store_delivery_next_expiry(struct pb_store *s, int64_t *ms);
+
+/* ---- answers ---- */
+
+struct pb_answer {
+    int64_t id;
+    int64_t delivery_id;
+    char survey[64];
+    char question[64];
+    int has_score;
+    int score;
+    char *text;       /* NULL or a malloc'd string (free with pb_answer_clear) */
+    char person[64];  /* "" for an anonymous survey */
+    char team[64];    /* the person's team when answered; kept for anonymous reports too */
+    int64_t created_ms;
+};
+
+/* Returns PB_ERR_DONE if the delivery already has an answer to that question. */
+int pb_store_answer_insert(struct pb_store *s, struct pb_answer *a); /* sets a->id */
+int pb_store_answer_get(struct pb_store *s, int64_t delivery_id, const char *question,
+                        struct pb_answer *out);
+void pb_answer_clear(struct pb_answer *a);
+size_t pb_store_answer_count(struct pb_store *s);
+
+/* ---- alerts: a low score shown to the owning team ---- */
+
+enum pb_alert_state { PB_ALERT_OPEN = 0, PB_ALERT_ACKNOWLEDGED = 1, PB_ALERT_RESOLVED = 2 };
+
+struct pb_alert {
+    int64_t id;
+    int64_t delivery_id;
+    int64_t answer_id;
+    char rule[64];
+    char team[64];     /* owning team */
+    char connector[64];
+    char channel[128];
+    enum pb_alert_state state;
+    char survey[64];
+    char question[64];
+    int score, scale_min, scale_max;
+    char *comment;     /* NULL or malloc'd */
+    char subject[128]; /* who it is about, "" when anonymous */
+    int64_t outbox_id; /* the row that posted the alert message */
+    int64_t created_ms;
+    char ack_by[64];
+    int64_t ack_ms;
+    char resolved_by[64];
+    int64_t resolved_ms;
+};
+
+int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a); /* sets a->id */
+int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out);
+/* The alerts raised for a delivery (at most `limit`). */
+int pb_store_alert_for_delivery(struct pb_store *s, int64_t delivery_id, struct pb_alert *out,
+                                size_t limit, size_t *n_out);
+int pb_store_alert_set_comment(struct pb_store *s, int64_t id, const char *comment);
+/* OPEN -> ACKNOWLEDGED, or OPEN/ACKNOWLEDGED -> RESOLVED (sets ack too if it was open). */
+int pb_store_alert_transition(struct pb_store *s, int64_t id, enum pb_alert_state to,
+                              const char *who, int64_t now_ms);
+size_t pb_store_alert_count(struct pb_store *s);
+void pb_alert_clear(struct pb_alert *a);
+
+/* ---- outbox: every message to send, durable until the platform confirms it ---- */
+
+enum pb_outbox_kind { PB_OUTBOX_SEND = 0, PB_OUTBOX_UPDATE = 1 };
+enum pb_outbox_state { PB_OUTBOX_PENDING = 0, PB_OUTBOX_DONE = 1, PB_OUTBOX_FAILED = 2 };
+
+struct pb_outbox {
+    int64_t id;
+    char connector[64];
+    int target_kind; /* enum pb_target_kind */
+    char target[128];
+    enum pb_outbox_kind kind;
+    int64_t ref_id;  /* UPDATE: the SEND row whose message this replaces */
+    char *payload;   /* the message as JSON (malloc'd; pb_outbox_clear) */
+    enum pb_outbox_state state;
+    int attempts;
+    int64_t next_attempt_ms;
+    char message_ref[128]; /* DONE send: the platform's reference */
+    char error[256];
+    int64_t created_ms, done_ms;
+};
+
+int pb_store_outbox_add(struct pb_store *s, struct pb_outbox *o); /* sets o->id */
+int pb_store_outbox_get(struct pb_store *s, int64_t id, struct pb_outbox *out);
+/* Pending rows of a connector whose next_attempt_ms <= now, in id order, at most `limit`. */
+int pb_store_outbox_due(struct pb_store *s, const char *connector, int64_t now_ms,
+                        struct pb_outbox *out, size_t limit, size_t *n_out);
+/* The earliest next_attempt_ms among pending rows of a connector; PB_ERR_UNKNOWN when none. */
+int pb_store_outbox_next_due(struct pb_store *s, const char *connector, int64_t *ms);
+int pb_store_outbox_done(struct pb_store *s, int64_t id, const char *message_ref, int64_t now_ms);
+int pb_store_outbox_retry(struct pb_store *s, int64_t id, int64_t next_attempt_ms,
+                          const char *error);
+int pb_store_outbox_fail(struct pb_store *s, int64_t id, const char *error, int64_t now_ms);
+size_t pb_store_outbox_pending(struct pb_store *s);
+void pb_outbox_clear(struct pb_outbox *o);
+
+/* ---- schedules: when each schedule last ran ---- */
+
+/* PB_ERR_UNKNOWN when the schedule never ran. */
+int pb_store_schedule_get(struct pb_store *s, const char *schedule, int64_t *round,
+                          int64_t *last_ms);
+int pb_store_schedule_set(struct pb_store *s, const char *schedule, int64_t round,
+                          int64_t last_ms);
+
+/* ---- key/value state of connectors ---- */
+
+int pb_store_kv_get(struct pb_store *s, const char *ns, const char *key, char **value);
+int pb_store_kv_put(struct pb_store *s, const char *ns, const char *key, const char *value);
+int pb_store_kv_delete(struct pb_store *s, const char *ns, const char *key);
+int pb_store_kv_scan(struct pb_store *s, const char *ns, const char *prefix,
+                     int (*visit)(void *arg, const char *key, const char *value), void *arg);
+
+#endif
