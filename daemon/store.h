@@ -12,6 +12,13 @@
  *   PB_ERR_DONE when the row is not in it, so a replayed click cannot act twice.
  *
  * Return values: PB_OK, PB_ERR_UNKNOWN (no such row), PB_ERR_DONE (already so), PB_ERR_STORE.
+ * Also PB_ERR_INVALID for a caller's mistake (a NULL argument, a value the schema refuses,
+ * no transition to OPEN) and PB_ERR_NOMEM. An insert that names a row that does not exist
+ * (an answer for an unknown delivery) returns PB_ERR_UNKNOWN.
+ *
+ * Conventions: an insert fills in created_ms with pb_now_ms() when it is 0. A get or list
+ * overwrites its `out` structs (clear them first if they hold malloc'd text). ":memory:" opens
+ * a private in-memory database (no WAL), for tests of other modules.
  */
 #ifndef PB_STORE_H
 #define PB_STORE_H
@@ -68,13 +75,16 @@ int pb_store_delivery_update(struct pb_store *s, const struct pb_delivery *d,
 /* The person's delivery on that connector that is waiting for a text answer, newest first. */
 int pb_store_delivery_open_for(struct pb_store *s, const char *connector, const char *address,
                                struct pb_delivery *out);
-/* Whether the person already has an unfinished delivery of this survey. */
+/* Whether the person already has an unfinished delivery of this survey: 1, 0 or an error. */
 int pb_store_delivery_has_open(struct pb_store *s, const char *survey, const char *person);
 /* Unfinished deliveries whose expires_ms <= now, oldest first, at most `limit`. */
 int pb_store_delivery_expired(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
                               size_t limit, size_t *n_out);
 /* The earliest expires_ms of an unfinished delivery; PB_ERR_UNKNOWN when none. */
 int pb_store_delivery_next_expiry(struct pb_store *s, int64_t *ms);
+/* The delivery whose pending question that outbox row carries (its step_outbox_id), newest
+ * first; PB_ERR_UNKNOWN when none (and always for 0). */
+int pb_store_delivery_by_outbox(struct pb_store *s, int64_t outbox_id, struct pb_delivery *out);
 
 /* ---- answers ---- */
 
@@ -130,6 +140,8 @@ int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out);
 int pb_store_alert_for_delivery(struct pb_store *s, int64_t delivery_id, struct pb_alert *out,
                                 size_t limit, size_t *n_out);
 int pb_store_alert_set_comment(struct pb_store *s, int64_t id, const char *comment);
+/* Records the outbox row that posts the alert's message (queued after the alert exists). */
+int pb_store_alert_set_outbox(struct pb_store *s, int64_t id, int64_t outbox_id);
 /* OPEN -> ACKNOWLEDGED, or OPEN/ACKNOWLEDGED -> RESOLVED (sets ack too if it was open). */
 int pb_store_alert_transition(struct pb_store *s, int64_t id, enum pb_alert_state to,
                               const char *who, int64_t now_ms);
@@ -159,16 +171,25 @@ struct pb_outbox {
 
 int pb_store_outbox_add(struct pb_store *s, struct pb_outbox *o); /* sets o->id */
 int pb_store_outbox_get(struct pb_store *s, int64_t id, struct pb_outbox *out);
-/* Pending rows of a connector whose next_attempt_ms <= now, in id order, at most `limit`. */
+/* Pending rows of a connector whose next_attempt_ms <= now, in id order, at most `limit`,
+ * each the oldest pending row for its target: a later message to the same target is never
+ * due before an earlier one is settled, so order per recipient holds across retries. */
 int pb_store_outbox_due(struct pb_store *s, const char *connector, int64_t now_ms,
                         struct pb_outbox *out, size_t limit, size_t *n_out);
 /* The earliest next_attempt_ms among pending rows of a connector; PB_ERR_UNKNOWN when none. */
 int pb_store_outbox_next_due(struct pb_store *s, const char *connector, int64_t *ms);
+/* The earliest next_attempt_ms later than now among pending rows of a connector: when to look
+ * again, since rows already due but held back (a busy target) must not make the loop spin;
+ * PB_ERR_UNKNOWN when none. */
+int pb_store_outbox_next_after(struct pb_store *s, const char *connector, int64_t now_ms,
+                               int64_t *ms);
 int pb_store_outbox_done(struct pb_store *s, int64_t id, const char *message_ref, int64_t now_ms);
 int pb_store_outbox_retry(struct pb_store *s, int64_t id, int64_t next_attempt_ms,
                           const char *error);
 int pb_store_outbox_fail(struct pb_store *s, int64_t id, const char *error, int64_t now_ms);
 size_t pb_store_outbox_pending(struct pb_store *s);
+/* 1 when a later pending UPDATE of the same message exists (this one need not be sent). */
+int pb_store_outbox_superseded(struct pb_store *s, int64_t id, int64_t ref_id);
 void pb_outbox_clear(struct pb_outbox *o);
 
 /* ---- schedules: when each schedule last ran ---- */
@@ -184,6 +205,8 @@ int pb_store_schedule_set(struct pb_store *s, const char *schedule, int64_t roun
 int pb_store_kv_get(struct pb_store *s, const char *ns, const char *key, char **value);
 int pb_store_kv_put(struct pb_store *s, const char *ns, const char *key, const char *value);
 int pb_store_kv_delete(struct pb_store *s, const char *ns, const char *key);
+/* Visits the keys that start with `prefix` in key order; a non-zero return from `visit` stops
+ * the scan and is returned. The visitor may call the store. */
 int pb_store_kv_scan(struct pb_store *s, const char *ns, const char *prefix,
                      int (*visit)(void *arg, const char *key, const char *value), void *arg);
 

@@ -1,0 +1,178 @@
+/*
+ * The roster (see roster.h). People and teams live in the configuration; this module adds the
+ * index from (connector, handle) to person that every incoming event needs.
+ */
+#include "roster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct handle_entry {
+    const char *connector;
+    const char *user;
+    const struct pb_cfg_person *person;
+};
+
+struct pb_roster {
+    const struct pb_config *cfg;
+    struct handle_entry *handles;
+    size_t n_handles;
+};
+
+static int compare_handles(const void *a, const void *b)
+{
+    const struct handle_entry *x = a, *y = b;
+    int c = strcmp(x->connector, y->connector);
+    return c ? c : strcmp(x->user, y->user);
+}
+
+int pb_roster_build(const struct pb_config *cfg, struct pb_roster **out)
+{
+    struct pb_roster *r = calloc(1, sizeof *r);
+    if (!r)
+        return PB_ERR_NOMEM;
+    r->cfg = cfg;
+    size_t cap = 0;
+    for (size_t i = 0; i < cfg->n_people; i++)
+        cap += cfg->people[i].n_handles + cfg->n_connectors;
+    r->handles = calloc(cap ? cap : 1, sizeof *r->handles);
+    if (!r->handles) {
+        free(r);
+        return PB_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->n_people; i++) {
+        const struct pb_cfg_person *p = &cfg->people[i];
+        for (size_t c = 0; c < cfg->n_connectors; c++) {
+            const char *user = pb_roster_handle(r, p, cfg->connectors[c].name);
+            if (user)
+                r->handles[r->n_handles++] =
+                    (struct handle_entry){cfg->connectors[c].name, user, p};
+        }
+    }
+    qsort(r->handles, r->n_handles, sizeof *r->handles, compare_handles);
+    *out = r;
+    return PB_OK;
+}
+
+void pb_roster_free(struct pb_roster *r)
+{
+    if (!r)
+        return;
+    free(r->handles);
+    free(r);
+}
+
+const struct pb_config *pb_roster_config(const struct pb_roster *r)
+{
+    return r->cfg;
+}
+
+const struct pb_cfg_person *pb_roster_by_handle(const struct pb_roster *r, const char *connector,
+                                                const char *user)
+{
+    if (!connector || !user)
+        return NULL;
+    struct handle_entry key = {connector, user, NULL};
+    const struct handle_entry *e =
+        bsearch(&key, r->handles, r->n_handles, sizeof *r->handles, compare_handles);
+    return e ? e->person : NULL;
+}
+
+const char *pb_roster_handle(const struct pb_roster *r, const struct pb_cfg_person *p,
+                             const char *connector)
+{
+    for (size_t i = 0; i < p->n_handles; i++)
+        if (strcmp(p->handles[i].connector, connector) == 0)
+            return p->handles[i].user;
+    const struct pb_cfg_connector *c = pb_config_connector(r->cfg, connector);
+    return c && c->implicit_handles ? p->id : NULL;
+}
+
+const struct pb_cfg_connector *pb_roster_reach(const struct pb_roster *r,
+                                               const struct pb_cfg_person *p,
+                                               const char **handle)
+{
+    for (size_t i = 0; i < r->cfg->n_connectors; i++) {
+        const char *h = pb_roster_handle(r, p, r->cfg->connectors[i].name);
+        if (h) {
+            *handle = h;
+            return &r->cfg->connectors[i];
+        }
+    }
+    return NULL;
+}
+
+static int visit_team_channel(const struct pb_cfg_team *t, const char *connector,
+                              int (*visit)(void *, const char *, const char *), void *arg)
+{
+    if (!t->channel.connector || strcmp(t->channel.connector, connector) != 0)
+        return 0;
+    return visit(arg, t->channel.address, t->name ? t->name : t->id);
+}
+
+int pb_roster_channels(const struct pb_roster *r, const struct pb_cfg_person *p,
+                       const char *connector,
+                       int (*visit)(void *arg, const char *channel, const char *title), void *arg)
+{
+    const struct pb_config *cfg = r->cfg;
+    for (size_t i = 0; i < cfg->n_teams; i++) {
+        const struct pb_cfg_team *t = &cfg->teams[i];
+        int member = p->team && pb_config_team_within(cfg, p->team, t->id);
+        int manages = t->manager && strcmp(t->manager, p->id) == 0;
+        if (!member && !manages)
+            continue;
+        int rc = visit_team_channel(t, connector, visit, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int pb_roster_may_act(const struct pb_roster *r, const struct pb_cfg_person *p, const char *team)
+{
+    const struct pb_config *cfg = r->cfg;
+    if (p->team && pb_config_team_within(cfg, p->team, team))
+        return 1;
+    for (const struct pb_cfg_team *t = pb_config_team(cfg, team); t;
+         t = t->parent ? pb_config_team(cfg, t->parent) : NULL)
+        if (t->manager && strcmp(t->manager, p->id) == 0)
+            return 1;
+    return 0;
+}
+
+const struct pb_cfg_team *pb_roster_alert_team(const struct pb_roster *r, const char *team)
+{
+    for (const struct pb_cfg_team *t = pb_config_team(r->cfg, team); t;
+         t = t->parent ? pb_config_team(r->cfg, t->parent) : NULL)
+        if (t->channel.connector)
+            return t;
+    return NULL;
+}
+
+static int listed(const char *const *list, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+int pb_roster_audience(const struct pb_roster *r, const struct pb_cfg_audience *a,
+                       int (*visit)(void *arg, const struct pb_cfg_person *p), void *arg)
+{
+    const struct pb_config *cfg = r->cfg;
+    for (size_t i = 0; i < cfg->n_people; i++) {
+        const struct pb_cfg_person *p = &cfg->people[i];
+        if (listed(a->exclude, a->n_exclude, p->id))
+            continue;
+        int in = listed(a->people, a->n_people, p->id);
+        for (size_t t = 0; !in && p->team && t < a->n_teams; t++)
+            in = pb_config_team_within(cfg, p->team, a->teams[t]);
+        if (!in)
+            continue;
+        int rc = visit(arg, p);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * Repeating schedules: a schedule asks its audience its survey once per interval. When a
+ * schedule is first seen its first round is set `first` from now; each round is committed in
+ * one transaction with every delivery it creates, so a crash mid-round repeats the round and
+ * never half of it. Rounds missed while the daemon was down are not caught up one by one: the
+ * next run asks once, then the interval starts again from then.
+ */
+#include <string.h>
+
+#include "engine_internal.h"
+#include "log.h"
+
+#define MOD "schedule"
+
+struct round_ctx {
+    struct pb_engine *e;
+    const struct pb_cfg_schedule *sch;
+    const struct pb_cfg_survey *survey;
+    int64_t round;
+    size_t asked, skipped;
+    int rc;
+};
+
+static int ask_person(void *arg, const struct pb_cfg_person *p)
+{
+    struct round_ctx *c = arg;
+    /* One open survey per person and survey: a pulse nobody answered is not asked twice. */
+    if (pb_store_delivery_has_open(c->e->store, c->survey->id, p->id)) {
+        c->skipped++;
+        return 0;
+    }
+    int rc = pb_survey_start(c->e, c->survey, p, c->sch->id, c->round);
+    if (rc == PB_OK)
+        c->asked++;
+    else if (rc == PB_ERR_UNKNOWN)
+        c->skipped++; /* unreachable person: logged, the round goes on */
+    else
+        c->rc = rc;
+    return c->rc;
+}
+
+/* Due time of the next round, creating the schedule's state on first sight. */
+static int next_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t now,
+                      int64_t *round, int64_t *due)
+{
+    int64_t last = 0;
+    int rc = pb_store_schedule_get(e->store, sch->id, round, &last);
+    if (rc == PB_ERR_UNKNOWN) {
+        *round = 0;
+        last = now + sch->first_ms - sch->every_ms;
+        rc = pb_store_schedule_set(e->store, sch->id, 0, last);
+        if (rc == PB_OK)
+            pb_info(MOD, "schedule %s is new; its first round is in %lld s", sch->id,
+                    (long long)(sch->first_ms / 1000));
+    }
+    *due = last + sch->every_ms;
+    return rc;
+}
+
+static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t round,
+                      int64_t now)
+{
+    struct round_ctx c = {.e = e, .sch = sch, .round = round};
+    c.survey = pb_config_survey(e->cfg, sch->survey);
+    if (!c.survey)
+        return;
+    int rc = pb_store_begin(e->store);
+    if (rc == PB_OK)
+        rc = pb_roster_audience(e->roster, &sch->audience, ask_person, &c);
+    if (rc == PB_OK)
+        rc = c.rc;
+    if (rc == PB_OK)
+        rc = pb_store_schedule_set(e->store, sch->id, round, now);
+    if (rc == PB_OK)
+        rc = pb_store_commit(e->store);
+    if (rc != PB_OK) {
+        pb_store_rollback(e->store);
+        pb_err(MOD, "schedule %s round %lld could not be committed; it will be tried again",
+               sch->id, (long long)round);
+        return;
+    }
+    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu", sch->id, (long long)round,
+              c.asked, c.skipped);
+    pb_engine_wake(e);
+}
+
+void pb_schedule_run_due(struct pb_engine *e, int64_t now)
+{
+    for (size_t i = 0; i < e->cfg->n_schedules; i++) {
+        const struct pb_cfg_schedule *sch = &e->cfg->schedules[i];
+        int64_t round, due;
+        if (next_round(e, sch, now, &round, &due) == PB_OK && due <= now)
+            run_round(e, sch, round + 1, now);
+    }
+}
+
+int64_t pb_schedule_next_due(struct pb_engine *e)
+{
+    int64_t next = PB_ENGINE_IDLE, now = pb_now_ms();
+    for (size_t i = 0; i < e->cfg->n_schedules; i++) {
+        int64_t round, due;
+        if (next_round(e, &e->cfg->schedules[i], now, &round, &due) == PB_OK && due < next)
+            next = due;
+    }
+    return next;
+}

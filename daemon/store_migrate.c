@@ -1,0 +1,267 @@
+/*
+ * Versioned schema migrations. PRAGMA user_version is the version; migration N turns a
+ * version N-1 database into version N, each in its own transaction, so a crash leaves the
+ * database at some whole version and the next open continues from there. A database newer
+ * than this build is refused rather than guessed at, and so is another program's database.
+ *
+ * To change the schema, append a step; never edit a step that has shipped.
+ */
+#include "store_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MOD "store"
+
+/*
+ * Version 1: the whole first schema.
+ *
+ * Ids are AUTOINCREMENT so that a number is never given twice, even after the newest row is
+ * deleted: an outbox id is the platforms' idempotency key and a delivery id is inside signed
+ * tokens, and a reused one would make an old token or an old nonce match a new row.
+ * References that may be absent are NULL, not 0, so that foreign keys can check the rest.
+ * The tables are STRICT so that a wrong type is an error, not a silently stored string.
+ */
+static const char schema_v1[] =
+    "CREATE TABLE deliveries ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " survey TEXT NOT NULL,"
+    " schedule TEXT NOT NULL DEFAULT '',"
+    " round INTEGER NOT NULL DEFAULT 0,"
+    " person TEXT NOT NULL,"
+    " connector TEXT NOT NULL,"
+    " address TEXT NOT NULL,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 4),"
+    " step TEXT NOT NULL DEFAULT '',"
+    " step_outbox_id INTEGER NOT NULL DEFAULT 0,"
+    " created_ms INTEGER NOT NULL,"
+    " sent_ms INTEGER NOT NULL DEFAULT 0,"
+    " expires_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_ms INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    /* Partial indexes over the rows still in play (SENT/ANSWERING, or unfinished). Their
+     * WHERE terms are spelled exactly as in store_delivery.c: SQLite uses a partial index
+     * only when the query repeats the term. */
+    "CREATE INDEX deliveries_waiting ON deliveries (connector, address, id)"
+    " WHERE state IN (1, 2);"
+    "CREATE INDEX deliveries_unfinished ON deliveries (survey, person) WHERE state < 3;"
+    "CREATE INDEX deliveries_expiry ON deliveries (expires_ms, id) WHERE state < 3;"
+    "CREATE INDEX deliveries_step_outbox ON deliveries (step_outbox_id)"
+    " WHERE step_outbox_id <> 0;"
+
+    /* person is stored as the caller gives it: "" for an anonymous survey. */
+    "CREATE TABLE answers ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " delivery_id INTEGER NOT NULL REFERENCES deliveries (id),"
+    " survey TEXT NOT NULL,"
+    " question TEXT NOT NULL,"
+    " score INTEGER," /* NULL: no score */
+    " text TEXT,"
+    " person TEXT NOT NULL DEFAULT '',"
+    " team TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " UNIQUE (delivery_id, question)"
+    ") STRICT;"
+
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " delivery_id INTEGER REFERENCES deliveries (id),"
+    " answer_id INTEGER REFERENCES answers (id),"
+    " rule TEXT NOT NULL DEFAULT '',"
+    " team TEXT NOT NULL,"
+    " connector TEXT NOT NULL DEFAULT '',"
+    " channel TEXT NOT NULL DEFAULT '',"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+    " survey TEXT NOT NULL DEFAULT '',"
+    " question TEXT NOT NULL DEFAULT '',"
+    " score INTEGER NOT NULL,"
+    " scale_min INTEGER NOT NULL,"
+    " scale_max INTEGER NOT NULL,"
+    " comment TEXT,"
+    " subject TEXT NOT NULL DEFAULT '',"
+    " outbox_id INTEGER NOT NULL DEFAULT 0,"
+    " created_ms INTEGER NOT NULL,"
+    " ack_by TEXT NOT NULL DEFAULT '',"
+    " ack_ms INTEGER NOT NULL DEFAULT 0,"
+    " resolved_by TEXT NOT NULL DEFAULT '',"
+    " resolved_ms INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    /* The second index serves the foreign key check when an answer is deleted. */
+    "CREATE INDEX alerts_delivery ON alerts (delivery_id);"
+    "CREATE INDEX alerts_answer ON alerts (answer_id);"
+
+    /* ref_id and message_ref are plain values: sent rows may be pruned one day and must not
+     * be pinned by the rows that refer to them. */
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " connector TEXT NOT NULL,"
+    " target_kind INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " kind INTEGER NOT NULL CHECK (kind IN (0, 1)),"
+    " ref_id INTEGER NOT NULL DEFAULT 0,"
+    " payload TEXT,"
+    " state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+    " message_ref TEXT NOT NULL DEFAULT '',"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " done_ms INTEGER NOT NULL DEFAULT 0,"
+    " CHECK (kind = 0 OR ref_id <> 0)" /* an UPDATE names the SEND it replaces */
+    ") STRICT;"
+    /* Only pending rows are indexed, so the index stays as small as the queue however long
+     * the history grows; sorting the few due rows by id is then cheap. */
+    "CREATE INDEX outbox_pending ON outbox (connector, next_attempt_ms) WHERE state = 0;"
+    "CREATE INDEX outbox_target ON outbox (connector, target, id) WHERE state = 0;"
+    "CREATE INDEX outbox_ref ON outbox (ref_id, id) WHERE state = 0 AND kind = 1;"
+
+    "CREATE TABLE schedules ("
+    " name TEXT PRIMARY KEY,"
+    " round INTEGER NOT NULL,"
+    " last_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+
+    "CREATE TABLE kv ("
+    " ns TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (ns, key)"
+    ") STRICT, WITHOUT ROWID;";
+
+static const struct pb_migration migrations[] = {
+    {1, schema_v1},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == PB_STORE_SCHEMA_VERSION,
+               "PB_STORE_SCHEMA_VERSION must name the last migration");
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Rows that break a foreign key after a step: a migration must leave none. */
+static int foreign_keys_ok(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}
+
+static int run_step(sqlite3 *db, const char *path, const struct pb_migration *m, char *err,
+                    size_t errlen)
+{
+    char sql[64];
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: migration to version %d: %s", path, m->version,
+                sqlite3_errmsg(db));
+        return PB_ERR_STORE;
+    }
+    if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: migration to version %d failed: %s", path, m->version,
+                sqlite3_errmsg(db));
+        goto fail;
+    }
+    if (!foreign_keys_ok(db)) {
+        set_err(err, errlen, "%s: migration to version %d breaks foreign keys", path, m->version);
+        goto fail;
+    }
+    /* Pragmas take no bound parameters; both numbers are this build's own constants. The
+     * mark goes in with the first step, in the same transaction as the tables. */
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", PB_STORE_APPLICATION_ID);
+    if (m->version == 1 && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        goto fail;
+    }
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", m->version);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: migration to version %d: %s", path, m->version,
+                sqlite3_errmsg(db));
+        goto fail;
+    }
+    pb_notice(MOD, "%s: schema migrated to version %d", path, m->version);
+    return PB_OK;
+fail:
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return PB_ERR_STORE;
+}
+
+int pb_store_migrate_steps(sqlite3 *db, const char *path, const struct pb_migration *steps,
+                           size_t n_steps, char *err, size_t errlen)
+{
+    int64_t version = 0, app_id = 0, objects = 0;
+    if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK ||
+        query_int(db, "PRAGMA application_id", &app_id) != SQLITE_OK ||
+        query_int(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
+        set_err(err, errlen, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+        return PB_ERR_STORE;
+    }
+    /* A file without our mark is only taken when it is empty: pointing the daemon at some
+     * other program's database must not add tables to it. */
+    if (app_id != PB_STORE_APPLICATION_ID && (app_id != 0 || objects > 0 || version != 0)) {
+        set_err(err, errlen,
+                "%s: not a pulsebot database (application id %lld, schema version %lld)", path,
+                (long long)app_id, (long long)version);
+        return PB_ERR_STORE;
+    }
+    int latest = n_steps ? steps[n_steps - 1].version : 0;
+    if (version > latest) {
+        set_err(err, errlen,
+                "%s: the database has schema version %lld, newer than version %d that this "
+                "build of pulsebot knows; run a newer pulsebot or restore a backup",
+                path, (long long)version, latest);
+        return PB_ERR_STORE;
+    }
+    for (size_t i = 0; i < n_steps; i++) {
+        if (steps[i].version != (int)i + 1) {
+            set_err(err, errlen, "%s: migration %zu is numbered %d", path, i + 1, steps[i].version);
+            return PB_ERR_INVALID;
+        }
+        if (steps[i].version <= version)
+            continue;
+        int rc = run_step(db, path, &steps[i], err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return PB_OK;
+}
+
+int pb_store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    return pb_store_migrate_steps(db, path, migrations, sizeof migrations / sizeof migrations[0],
+                                  err, errlen);
+}

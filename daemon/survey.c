@@ -1,0 +1,385 @@
+/*
+ * Surveys in flight: a delivery is one survey asked of one person, moving through its
+ * questions (scheduled -> sent -> answering -> completed, or expired). Every step commits the
+ * answer, the delivery's new state and the messages that show it in one transaction, so a
+ * crash either keeps all of it or none, and an event is acknowledged only after the commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash_point.h"
+#include "engine_internal.h"
+#include "log.h"
+#include "message.h"
+#include "metrics.h"
+
+#define MOD "survey"
+
+static int question_index(const struct pb_cfg_survey *s, const char *id)
+{
+    for (size_t i = 0; i < s->n_questions; i++)
+        if (strcmp(s->questions[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Labels and tokens for a scale question's buttons; `storage` backs the strings. */
+struct scale_buttons {
+    struct pb_button buttons[PB_MESSAGE_MAX_BUTTONS];
+    char labels[PB_MESSAGE_MAX_BUTTONS][8];
+    char tokens[PB_MESSAGE_MAX_BUTTONS][PB_TOKEN_MAX];
+    size_t n;
+};
+
+static int make_scale_buttons(struct pb_engine *e, const struct pb_delivery *d, int qindex,
+                              const struct pb_cfg_question *q, struct scale_buttons *sb)
+{
+    sb->n = 0;
+    for (int v = q->min; v <= q->max && sb->n < PB_MESSAGE_MAX_BUTTONS; v++) {
+        struct pb_token t = {.kind = PB_TOKEN_CHOICE,
+                             .id = (uint64_t)d->id,
+                             .index = (uint8_t)qindex,
+                             .value = (int16_t)v};
+        if (pb_token_sign(e->key, &t, sb->tokens[sb->n], PB_TOKEN_MAX) != PB_OK)
+            return PB_ERR;
+        snprintf(sb->labels[sb->n], sizeof sb->labels[0], "%d", v);
+        sb->buttons[sb->n] = (struct pb_button){sb->labels[sb->n], sb->tokens[sb->n], 0};
+        sb->n++;
+    }
+    return PB_OK;
+}
+
+/* Queues the message that asks question `qindex` of delivery `d`; sets d->step_outbox_id. */
+static int ask(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s,
+               int qindex)
+{
+    const struct pb_cfg_question *q = &s->questions[qindex];
+    struct scale_buttons sb = {0};
+    struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_QUESTION, .text = q->text};
+    if (qindex == 0)
+        m.title = s->title;
+    if (q->type == PB_QUESTION_SCALE) {
+        if (make_scale_buttons(e, d, qindex, q, &sb) != PB_OK)
+            return PB_ERR;
+        m.buttons = sb.buttons;
+        m.n_buttons = sb.n;
+        m.low_label = q->low_label;
+        m.high_label = q->high_label;
+    } else {
+        m.flags |= PB_MESSAGE_EXPECTS_TEXT;
+        m.note = "Reply with a message.";
+    }
+    pb_copy(d->step, sizeof d->step, q->id);
+    return pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, &d->step_outbox_id);
+}
+
+/* Replaces an asked question's message with what was answered, without buttons. */
+static int close_question(struct pb_engine *e, const struct pb_delivery *d,
+                          const struct pb_cfg_survey *s, const char *note)
+{
+    if (!d->step_outbox_id)
+        return PB_OK;
+    int qi = question_index(s, d->step);
+    struct pb_message m = {.size = sizeof m,
+                           .kind = PB_MESSAGE_QUESTION,
+                           .text = qi >= 0 ? s->questions[qi].text : NULL,
+                           .title = qi == 0 ? s->title : NULL,
+                           .note = note,
+                           .flags = PB_MESSAGE_CLOSED};
+    return pb_outbox_queue_update(e, d->step_outbox_id, &m);
+}
+
+int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
+                    const struct pb_cfg_person *p, const char *schedule, int64_t round)
+{
+    const char *handle = NULL;
+    const struct pb_cfg_connector *c = pb_roster_reach(e->roster, p, &handle);
+    if (!c) {
+        pb_warn(MOD, "%s has no handle on any connector, so survey %s cannot reach them; add "
+                     "one under handles in the configuration",
+                p->id, s->id);
+        return PB_ERR_UNKNOWN;
+    }
+    int64_t now = pb_now_ms();
+    struct pb_delivery d = {.round = round, .state = PB_DELIVERY_PENDING, .created_ms = now};
+    d.expires_ms = now + s->window_ms;
+    pb_copy(d.survey, sizeof d.survey, s->id);
+    pb_copy(d.schedule, sizeof d.schedule, schedule ? schedule : "");
+    pb_copy(d.person, sizeof d.person, p->id);
+    pb_copy(d.connector, sizeof d.connector, c->name);
+    pb_copy(d.address, sizeof d.address, handle);
+    pb_copy(d.step, sizeof d.step, s->questions[0].id);
+    /* Nested inside a round's transaction this commits nothing by itself. */
+    int rc = pb_store_begin(e->store);
+    if (rc == PB_OK)
+        rc = pb_store_delivery_insert(e->store, &d);
+    if (rc == PB_OK)
+        rc = ask(e, &d, s, 0);
+    if (rc == PB_OK)
+        rc = pb_store_delivery_update(e->store, &d, PB_DELIVERY_PENDING);
+    if (rc == PB_OK)
+        rc = pb_store_commit(e->store);
+    if (rc != PB_OK) {
+        pb_store_rollback(e->store);
+        return rc;
+    }
+    pb_metrics_add("deliveries_created", 1);
+    pb_engine_wake(e);
+    return PB_OK;
+}
+
+/* The question after answering `q` with `score` (ignored for text): a branch or the default. */
+static const char *next_question(const struct pb_cfg_question *q, const struct pb_answer *a)
+{
+    for (size_t i = 0; a->has_score && i < q->n_branches; i++)
+        if (a->score >= q->branches[i].min && a->score <= q->branches[i].max)
+            return q->branches[i].next;
+    return q->next;
+}
+
+static void describe_answer(const struct pb_cfg_question *q, const struct pb_answer *a, char *out,
+                            size_t len)
+{
+    if (!a->has_score) {
+        snprintf(out, len, "Your answer: %s", a->text ? a->text : "");
+        return;
+    }
+    const char *label = a->score == q->min ? q->low_label : a->score == q->max ? q->high_label
+                                                                               : NULL;
+    if (label)
+        snprintf(out, len, "Your answer: %d (%s)", a->score, label);
+    else
+        snprintf(out, len, "Your answer: %d of %d", a->score, q->max);
+}
+
+/* Commits an answer and everything it causes, in one transaction. */
+static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s,
+                  int qindex, int has_score, int score, const char *text, char *reply,
+                  size_t reply_len)
+{
+    const struct pb_cfg_question *q = &s->questions[qindex];
+    const struct pb_cfg_person *p = pb_config_person(e->cfg, d->person);
+    struct pb_answer a = {.delivery_id = d->id, .has_score = has_score, .score = score};
+    a.created_ms = pb_now_ms();
+    a.text = (char *)text;
+    pb_copy(a.survey, sizeof a.survey, s->id);
+    pb_copy(a.question, sizeof a.question, q->id);
+    pb_copy(a.person, sizeof a.person, s->anonymous ? "" : d->person);
+    pb_copy(a.team, sizeof a.team, p && p->team ? p->team : "");
+
+    char note[600];
+    describe_answer(q, &a, note, sizeof note);
+    enum pb_delivery_state from = d->state;
+    int rc = pb_store_begin(e->store);
+    if (rc != PB_OK)
+        return PB_ERR_STORE;
+    rc = pb_store_answer_insert(e->store, &a);
+    if (rc == PB_OK)
+        rc = close_question(e, d, s, note);
+    const char *next = rc == PB_OK ? next_question(q, &a) : NULL;
+    int ni = next ? question_index(s, next) : -1;
+    if (rc == PB_OK && ni >= 0) {
+        d->state = PB_DELIVERY_ANSWERING;
+        rc = ask(e, d, s, ni);
+    } else if (rc == PB_OK) {
+        d->state = PB_DELIVERY_COMPLETED;
+        d->step[0] = '\0';
+        d->step_outbox_id = 0;
+        d->finished_ms = a.created_ms;
+        if (s->thanks) {
+            struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = s->thanks};
+            rc = pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, NULL);
+        }
+    }
+    if (rc == PB_OK && d->sent_ms == 0)
+        d->sent_ms = a.created_ms; /* answered before the send was confirmed: it arrived */
+    if (rc == PB_OK)
+        rc = pb_store_delivery_update(e->store, d, from);
+    if (rc == PB_OK)
+        rc = pb_route_answer(e, d, s, q, &a);
+    if (rc == PB_OK)
+        rc = pb_store_commit(e->store);
+    if (rc != PB_OK) {
+        pb_store_rollback(e->store);
+        if (rc == PB_ERR_DONE) {
+            snprintf(reply, reply_len, "You have already answered this question.");
+            return PB_ERR_DONE;
+        }
+        pb_err(MOD, "could not record an answer to %s/%s (delivery %lld): the store failed; the "
+                    "person was told to try again",
+               s->id, q->id, (long long)d->id);
+        snprintf(reply, reply_len, "Sorry, your answer could not be saved. Please try again.");
+        return PB_ERR_STORE;
+    }
+    pb_crash_point("answer-committed");
+    pb_metrics_add("answers", 1);
+    pb_info(MOD, "delivery %lld: answer to %s/%s recorded", (long long)d->id, s->id, q->id);
+    pb_engine_wake(e);
+    return PB_OK;
+}
+
+/* Loads a delivery and checks that `user` on `connector` may answer it now. */
+static int load_open(struct pb_engine *e, int64_t id, const char *connector, const char *user,
+                     struct pb_delivery *d, const struct pb_cfg_survey **s, char *reply,
+                     size_t reply_len)
+{
+    if (pb_store_delivery_get(e->store, id, d) != PB_OK) {
+        snprintf(reply, reply_len, "This question is not known here.");
+        return PB_ERR_UNKNOWN;
+    }
+    if (strcmp(d->connector, connector) != 0 || !user || strcmp(d->address, user) != 0) {
+        pb_warn(MOD, "delivery %lld: a choice from %s on %s, but it was sent to someone else; "
+                     "refused",
+                (long long)id, user ? user : "?", connector);
+        snprintf(reply, reply_len, "This question was sent to someone else.");
+        return PB_ERR_NOT_YOURS;
+    }
+    if (d->state == PB_DELIVERY_COMPLETED) {
+        snprintf(reply, reply_len, "You have already answered this survey. Thank you!");
+        return PB_ERR_DONE;
+    }
+    *s = pb_config_survey(e->cfg, d->survey);
+    if (d->state == PB_DELIVERY_EXPIRED || d->expires_ms <= pb_now_ms() || !*s) {
+        snprintf(reply, reply_len, "This survey has closed.");
+        return PB_ERR_EXPIRED;
+    }
+    return PB_OK;
+}
+
+int pb_survey_choice(struct pb_engine *e, const char *connector, const struct pb_event *ev,
+                     const struct pb_token *t, char *reply, size_t reply_len)
+{
+    struct pb_delivery d;
+    const struct pb_cfg_survey *s = NULL;
+    int rc = load_open(e, (int64_t)t->id, connector, ev->user, &d, &s, reply, reply_len);
+    if (rc != PB_OK)
+        return rc;
+    if (t->index >= s->n_questions || s->questions[t->index].type != PB_QUESTION_SCALE) {
+        snprintf(reply, reply_len, "This question has changed; please use the newest message.");
+        return PB_ERR_EXPIRED;
+    }
+    const struct pb_cfg_question *q = &s->questions[t->index];
+    if (strcmp(d.step, q->id) != 0) {
+        snprintf(reply, reply_len, "You have already answered this question.");
+        return PB_ERR_DONE;
+    }
+    if (t->value < q->min || t->value > q->max) {
+        snprintf(reply, reply_len, "This answer is no longer one of the choices.");
+        return PB_ERR_EXPIRED;
+    }
+    return record(e, &d, s, t->index, 1, t->value, NULL, reply, reply_len);
+}
+
+/* Cuts text to at most `max` bytes without splitting a UTF-8 sequence. */
+static char *bounded_copy(const char *text, size_t max)
+{
+    size_t n = strlen(text);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+    }
+    char *out = malloc(n + 1);
+    if (out) {
+        memcpy(out, text, n);
+        out[n] = '\0';
+    }
+    return out;
+}
+
+static int parse_score(const char *text, int min, int max, int *out)
+{
+    char *end;
+    while (*text == ' ')
+        text++;
+    long v = strtol(text, &end, 10);
+    while (*end == ' ' || *end == '\n')
+        end++;
+    if (end == text || *end || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_event *ev,
+                   char *reply, size_t reply_len)
+{
+    struct pb_delivery d;
+    if (!ev->text || !ev->user)
+        return PB_ERR_INVALID;
+    if (pb_store_delivery_open_for(e->store, connector, ev->user, &d) != PB_OK) {
+        snprintf(reply, reply_len, "There is no open question for you right now.");
+        return PB_ERR_UNKNOWN;
+    }
+    const struct pb_cfg_survey *s = NULL;
+    int rc = load_open(e, d.id, connector, ev->user, &d, &s, reply, reply_len);
+    if (rc != PB_OK)
+        return rc;
+    int qi = question_index(s, d.step);
+    if (qi < 0) {
+        snprintf(reply, reply_len, "This survey has changed; there is nothing to answer.");
+        return PB_ERR_EXPIRED;
+    }
+    const struct pb_cfg_question *q = &s->questions[qi];
+    if (q->type == PB_QUESTION_SCALE) {
+        int score;
+        if (parse_score(ev->text, q->min, q->max, &score) != 0) {
+            snprintf(reply, reply_len, "Please pick one of the buttons, or write a number from "
+                                       "%d to %d.",
+                     q->min, q->max);
+            return PB_ERR_INVALID;
+        }
+        return record(e, &d, s, qi, 1, score, NULL, reply, reply_len);
+    }
+    char *text = bounded_copy(ev->text, q->max_length);
+    if (!text)
+        return PB_ERR_NOMEM;
+    rc = record(e, &d, s, qi, 0, 0, text, reply, reply_len);
+    free(text);
+    return rc;
+}
+
+void pb_survey_expire_due(struct pb_engine *e, int64_t now)
+{
+    struct pb_delivery due[32];
+    size_t n = 0;
+    if (pb_store_delivery_expired(e->store, now, due, 32, &n) != PB_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct pb_delivery *d = &due[i];
+        const struct pb_cfg_survey *s = pb_config_survey(e->cfg, d->survey);
+        enum pb_delivery_state from = d->state;
+        d->state = PB_DELIVERY_EXPIRED;
+        d->finished_ms = now;
+        int rc = pb_store_begin(e->store);
+        if (rc == PB_OK && s)
+            rc = close_question(e, d, s, "This survey has closed.");
+        if (rc == PB_OK)
+            rc = pb_store_delivery_update(e->store, d, from);
+        if (rc == PB_OK)
+            rc = pb_store_commit(e->store);
+        if (rc != PB_OK) {
+            pb_store_rollback(e->store);
+            pb_err(MOD, "delivery %lld could not be closed; will try again", (long long)d->id);
+            return;
+        }
+        pb_metrics_add("deliveries_expired", 1);
+        pb_info(MOD, "delivery %lld of %s expired without a complete answer", (long long)d->id,
+                d->survey);
+    }
+    if (n == 32)
+        pb_engine_wake(e); /* more may be due */
+}
+
+void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id)
+{
+    struct pb_delivery d;
+    if (pb_store_delivery_by_outbox(e->store, outbox_id, &d) != PB_OK ||
+        d.state != PB_DELIVERY_PENDING)
+        return;
+    d.state = PB_DELIVERY_SENT;
+    d.sent_ms = pb_now_ms();
+    if (pb_store_delivery_update(e->store, &d, PB_DELIVERY_PENDING) == PB_OK)
+        pb_metrics_add("deliveries_sent", 1);
+}
