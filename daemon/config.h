@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pulsebot/plugin.h"
 
@@ -39,8 +40,8 @@ struct pb_cfg_daemon {
 };
 
 struct pb_cfg_connector {
-    const char *name; /* instance name, used in handles and channels */
-    const char *type; /* module name: "webchat" loads webchat.so */
+    const char *name;     /* instance name, used in handles and channels */
+    const char *type;     /* module name: "webchat" loads webchat.so */
     int implicit_handles; /* every person's handle here is their id */
     int line;
     void *setting; /* libconfig's config_setting_t of the block, for the module's options */
@@ -54,8 +55,8 @@ struct pb_cfg_channel {
 struct pb_cfg_team {
     const char *id;
     const char *name;
-    const char *parent;  /* or NULL */
-    const char *manager; /* a person id, or NULL */
+    const char *parent;            /* or NULL */
+    const char *manager;           /* a person id, or NULL */
     struct pb_cfg_channel channel; /* connector NULL when the team has no channel */
     int line;
 };
@@ -133,11 +134,11 @@ struct pb_cfg_schedule {
 
 struct pb_cfg_route {
     const char *id;
-    const char *survey; /* or NULL: any survey */
-    const char *team;   /* or NULL: any team; otherwise that team and its sub-teams */
+    const char *survey;       /* or NULL: any survey */
+    const char *team;         /* or NULL: any team; otherwise that team and its sub-teams */
     int min_score, max_score; /* inclusive; a rule matches only scored answers */
-    const char *alert_team; /* whose channel gets the alert */
-    int cont;               /* also try the rules after this one */
+    const char *alert_team;   /* whose channel gets the alert */
+    int cont;                 /* also try the rules after this one */
     int line;
 };
 
@@ -165,6 +166,18 @@ struct pb_config {
 int pb_config_load(const char *path, struct pb_config **out, struct pb_diag *diag);
 void pb_config_free(struct pb_config *cfg);
 
+/* Finds the option table of connector `c`'s module (for pb_config_load_with), or returns NULL
+ * with a reason in `err`, reported at the block's `type`. `cfg` is still being checked: any of
+ * its fields may be NULL (daemon.plugin_dir when the daemon block was wrong). */
+typedef const struct pb_option *(*pb_config_options_fn)(void *arg, const struct pb_config *cfg,
+                                                        const struct pb_cfg_connector *c, char *err,
+                                                        size_t errlen);
+/* pb_config_load that also checks every connector block against its module's options in the
+ * same pass, so one run reports all problems of the file, core and connector, in line order.
+ * `options` may be NULL: then it is pb_config_load. */
+int pb_config_load_with(const char *path, pb_config_options_fn options, void *arg,
+                        struct pb_config **out, struct pb_diag *diag);
+
 /* Checks a connector block against a module's option table; adds to `diag`, returns the
  * number of problems. */
 int pb_config_check_connector(const struct pb_config *cfg, const struct pb_cfg_connector *c,
@@ -183,5 +196,9 @@ const struct pb_cfg_question *pb_config_question(const struct pb_cfg_survey *s, 
 const struct pb_cfg_connector *pb_config_connector(const struct pb_config *cfg, const char *name);
 /* Whether team `id` is `ancestor` or below it. */
 int pb_config_team_within(const struct pb_config *cfg, const char *id, const char *ancestor);
+
+/* Prints every key of the file with its type, default and help, as Markdown (the generated
+ * part of docs/configuration.md). */
+void pb_config_reference(FILE *out);
 
 #endif

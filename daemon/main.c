@@ -63,27 +63,26 @@ static void print_diag(const struct pb_diag *d)
         fprintf(stderr, "%s\n", d->lines[i]);
 }
 
-/* Loads a configuration and checks each connector block against its module's options. */
+/* The option table of a connector's module, loading the module to learn it. */
+static const struct pb_option *module_options(void *arg, const struct pb_config *cfg,
+                                              const struct pb_cfg_connector *c, char *err,
+                                              size_t errlen)
+{
+    struct pb_module *m;
+    if (!cfg->daemon.plugin_dir) {
+        snprintf(err, errlen, "no plugin_dir to load the module from");
+        return NULL;
+    }
+    if (pb_module_load(cfg->daemon.plugin_dir, c->type, &m, err, errlen) != PB_OK)
+        return NULL;
+    return pb_module_info(m)->options;
+}
+
+/* Loads a configuration, checking each connector block against its module's options in the
+ * same pass, so that one run reports every problem in line order. */
 static int load_config(const char *path, struct pb_config **out, struct pb_diag *diag)
 {
-    if (pb_config_load(path, out, diag) != 0)
-        return -1;
-    struct pb_config *cfg = *out;
-    for (size_t i = 0; i < cfg->n_connectors; i++) {
-        const struct pb_cfg_connector *c = &cfg->connectors[i];
-        struct pb_module *m;
-        char err[1024];
-        if (pb_module_load(cfg->daemon.plugin_dir, c->type, &m, err, sizeof err) != PB_OK) {
-            pb_diag_add(diag, cfg->path, c->line, "connector \"%s\": %s", c->name, err);
-            continue;
-        }
-        pb_config_check_connector(cfg, c, pb_module_info(m)->options, diag);
-    }
-    if (diag->n == 0)
-        return 0;
-    pb_config_free(cfg);
-    *out = NULL;
-    return -1;
+    return pb_config_load_with(path, module_options, NULL, out, diag);
 }
 
 static int check_config(const char *path)
