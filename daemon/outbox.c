@@ -34,7 +34,9 @@ int pb_outbox_queue(struct pb_engine *e, const char *connector, enum pb_target_k
     struct pb_outbox o = {.target_kind = kind, .kind = PB_OUTBOX_SEND};
     pb_copy(o.connector, sizeof o.connector, connector);
     pb_copy(o.target, sizeof o.target, target);
-    o.created_ms = o.next_attempt_ms = pb_now_ms();
+    /* Due at once (0), not at "now": a pass that began a moment earlier must still see it. */
+    o.created_ms = pb_now_ms();
+    o.next_attempt_ms = 0;
     o.payload = pb_message_to_json(m);
     if (!o.payload)
         return PB_ERR_NOMEM;
@@ -57,7 +59,8 @@ int pb_outbox_queue_update(struct pb_engine *e, int64_t send_id, const struct pb
     pb_copy(o.connector, sizeof o.connector, ref.connector);
     pb_copy(o.target, sizeof o.target, ref.target);
     pb_outbox_clear(&ref);
-    o.created_ms = o.next_attempt_ms = pb_now_ms();
+    o.created_ms = pb_now_ms();
+    o.next_attempt_ms = 0;
     o.payload = pb_message_to_json(m);
     if (!o.payload)
         return PB_ERR_NOMEM;
