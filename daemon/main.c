@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
@@ -44,6 +47,7 @@ struct daemon {
     struct pb_engine *engine;
     struct pb_instance *instances[MAX_INSTANCES];
     size_t n_instances;
+    int lock_fd;
 };
 
 static void usage(FILE *out)
@@ -175,11 +179,26 @@ static int make_state_dir(const char *dir)
     return -1;
 }
 
+/* Two daemons on one store would both send every message in the outbox; the second one to
+ * start refuses. The lock dies with the process, even with kill -9. */
+static int lock_state(struct daemon *d, const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/pulsebot.lock", dir);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        pb_err(MOD, "%s is in use by another pulsebotd (%s); stop that one first", dir,
+               strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int open_state(struct daemon *d)
 {
     char path[PATH_MAX], err[1024];
     const char *dir = d->cfg->daemon.state_dir;
-    if (make_state_dir(dir) != 0)
+    if (make_state_dir(dir) != 0 || lock_state(d, dir) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/pulsebot.db", dir);
     if (pb_store_open(path, &d->store, err, sizeof err) != PB_OK) {
@@ -257,6 +276,8 @@ static void shutdown_daemon(struct daemon *d)
     if (d->loop)
         pb_loop_destroy(d->loop);
     pb_store_close(d->store);
+    if (d->lock_fd > 0)
+        close(d->lock_fd);
     if (d->cfg != d->first_cfg)
         pb_config_free(d->cfg);
     pb_config_free(d->first_cfg);
@@ -265,7 +286,7 @@ static void shutdown_daemon(struct daemon *d)
 
 static int run(const char *path)
 {
-    struct daemon d = {.config_path = path};
+    struct daemon d = {.config_path = path, .lock_fd = -1};
     struct pb_diag diag = {0};
     if (load_config(path, &d.cfg, &diag) != 0) {
         print_diag(&diag);

@@ -240,10 +240,15 @@ void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
         pb_crash_point(o.kind == PB_OUTBOX_SEND && o.target_kind == PB_TARGET_CHANNEL
                            ? "alert-sent-unconfirmed"
                            : "");
-        pb_store_outbox_done(e->store, o.id, res->message_ref ? res->message_ref : "", now);
+        /* One commit for the confirmation and the delivery it starts. */
+        if (pb_store_begin(e->store) == PB_OK) {
+            pb_store_outbox_done(e->store, o.id, res->message_ref ? res->message_ref : "", now);
+            if (o.kind == PB_OUTBOX_SEND)
+                pb_survey_mark_sent(e, o.id);
+            if (pb_store_commit(e->store) != PB_OK)
+                pb_store_rollback(e->store); /* sent again later: the id keeps it single */
+        }
         pb_metrics_add("messages_sent", 1);
-        if (o.kind == PB_OUTBOX_SEND)
-            pb_survey_mark_sent(e, o.id);
         break;
     case PB_SEND_RETRY: {
         int64_t wait = res->retry_after_ms ? res->retry_after_ms : backoff_ms(o.attempts + 1);

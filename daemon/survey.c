@@ -214,7 +214,7 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     }
     pb_crash_point("answer-committed");
     pb_metrics_add("answers", 1);
-    pb_info(MOD, "delivery %lld: answer to %s/%s recorded", (long long)d->id, s->id, q->id);
+    pb_debug(MOD, "delivery %lld: answer to %s/%s recorded", (long long)d->id, s->id, q->id);
     pb_engine_wake(e);
     return PB_OK;
 }

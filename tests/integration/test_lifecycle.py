@@ -60,6 +60,18 @@ async def test_ready_reload_stop():
         d.cleanup()
 
 
+async def test_second_daemon_on_one_store_refused():
+    d = Daemon(first="1h").start()
+    try:
+        p = subprocess.run([PULSEBOTD, "-c", d.config_path], capture_output=True, text=True,
+                           timeout=30)
+        check(p.returncode != 0 and "in use by another pulsebotd" in p.stderr,
+              f"a second daemon on the same state: {p.returncode} {p.stderr[-300:]}")
+        check(d.alive(), "the first daemon is unaffected")
+    finally:
+        d.cleanup()
+
+
 async def test_watchdog_pings():
     d = Daemon(first="1h", env={"WATCHDOG_USEC": "400000"}).start()
     try:
@@ -123,5 +135,5 @@ async def test_module_for_another_abi_is_refused():
 
 
 if __name__ == "__main__":
-    run([test_ready_reload_stop, test_watchdog_pings, test_check_config_reports_file_line,
+    run([test_ready_reload_stop, test_second_daemon_on_one_store_refused, test_watchdog_pings, test_check_config_reports_file_line,
          test_module_for_another_abi_is_refused])
