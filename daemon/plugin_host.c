@@ -356,10 +356,11 @@ void pb_instance_destroy(struct pb_instance *in)
     if (!in)
         return;
     pb_instance_stop(in);
-    if (in->ctx.conn.destroy)
-        in->ctx.conn.destroy(in->ctx.conn.self);
+    /* Routes go first: nothing may reach the connector once it is destroyed. */
     for (size_t i = 0; i < in->ctx.n_route_args; i++)
         pb_http_server_unroute(in->ctx.svc.server, in->ctx.route_args[i]);
+    if (in->ctx.conn.destroy)
+        in->ctx.conn.destroy(in->ctx.conn.self);
     while (in->ctx.timers)
         host_timer_free(in->ctx.timers);
     free(in);
