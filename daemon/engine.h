@@ -49,6 +49,6 @@ void pb_engine_send_done(struct pb_engine *e, const char *connector, uint64_t id
 
 #define PB_ENGINE_IDLE INT64_MAX
 int64_t pb_engine_next_due(struct pb_engine *e); /* wall ms, or PB_ENGINE_IDLE */
-void pb_engine_run(struct pb_engine *e);          /* does everything due now */
+void pb_engine_run(struct pb_engine *e);         /* does everything due now */
 
 #endif

@@ -17,7 +17,7 @@
 #include "token.h"
 
 #define PB_MAX_CONNECTORS 16
-#define PB_MAX_IN_FLIGHT 64
+#define PB_MAX_IN_FLIGHT  64
 
 struct pb_in_flight {
     int64_t id;
@@ -58,9 +58,8 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now);
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id);
 
 /* route.c: called inside the answer's transaction */
-int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d,
-                    const struct pb_cfg_survey *s, const struct pb_cfg_question *q,
-                    const struct pb_answer *a);
+int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const struct pb_cfg_survey *s,
+                    const struct pb_cfg_question *q, const struct pb_answer *a);
 int pb_route_action(struct pb_engine *e, const char *connector, const struct pb_event *ev,
                     const struct pb_token *t, char *reply, size_t reply_len);
 

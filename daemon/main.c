@@ -29,7 +29,7 @@
 #include "store.h"
 #include "token.h"
 
-#define MOD "main"
+#define MOD           "main"
 #define MAX_INSTANCES 16
 /* Re-check at least this often, so a jump of the wall clock cannot delay work for long. */
 #define MAX_SLEEP_MS (60 * 60 * 1000)
@@ -111,8 +111,9 @@ static void rearm_engine(struct daemon *d)
         return;
     }
     int64_t delay = next - pb_now_ms();
-    pb_loop_timer_arm(d->engine_timer,
-                      (uint64_t)(delay < 0 ? 0 : delay > MAX_SLEEP_MS ? MAX_SLEEP_MS : delay));
+    pb_loop_timer_arm(d->engine_timer, (uint64_t)(delay < 0              ? 0
+                                                  : delay > MAX_SLEEP_MS ? MAX_SLEEP_MS
+                                                                         : delay));
 }
 
 static void engine_tick(void *arg)
@@ -140,8 +141,9 @@ static void reload(struct daemon *d)
     if (load_config(d->config_path, &cfg, &diag) != 0) {
         for (size_t i = 0; i < diag.n; i++)
             pb_err(MOD, "%s", diag.lines[i]);
-        pb_err(MOD, "the new configuration has %zu problem(s) and was not applied; the running "
-                    "one stays. Fix them and reload again (pulsebotd --check-config %s)",
+        pb_err(MOD,
+               "the new configuration has %zu problem(s) and was not applied; the running "
+               "one stays. Fix them and reload again (pulsebotd --check-config %s)",
                diag.n, d->config_path);
         pb_diag_free(&diag);
         pb_notify_ready("running; the last reload was refused");
@@ -224,7 +226,8 @@ static int start_services(struct daemon *d)
                dc->port);
         return -1;
     }
-    struct pb_http_client_config ccfg = {.allow_plain_http = getenv("PULSEBOT_ALLOW_PLAIN") != NULL};
+    struct pb_http_client_config ccfg = {.allow_plain_http =
+                                             getenv("PULSEBOT_ALLOW_PLAIN") != NULL};
     if (pb_http_client_create(d->loop, &ccfg, &d->http) != PB_OK)
         return -1;
     struct pb_engine_setup setup = {d->store, &d->key, engine_wake, d};
@@ -238,8 +241,8 @@ static int start_services(struct daemon *d)
 
 static int start_connectors(struct daemon *d)
 {
-    struct pb_services svc = {d->loop, d->server, d->http, d->store, d->engine,
-                              getenv("PULSEBOT_ALLOW_PLAIN") != NULL};
+    struct pb_services svc = {d->loop,  d->server, d->http,
+                              d->store, d->engine, getenv("PULSEBOT_ALLOW_PLAIN") != NULL};
     for (size_t i = 0; i < d->cfg->n_connectors && i < MAX_INSTANCES; i++) {
         const struct pb_cfg_connector *c = &d->cfg->connectors[i];
         struct pb_module *m;
@@ -316,9 +319,12 @@ static int run(const char *path)
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, 0, 'c'},       {"check-config", required_argument, 0, 'k'},
-        {"config-reference", no_argument, 0, 'r'}, {"version", no_argument, 0, 'V'},
-        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
+        {"config", required_argument, 0, 'c'},
+        {"check-config", required_argument, 0, 'k'},
+        {"config-reference", no_argument, 0, 'r'},
+        {"version", no_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *path = "/etc/pulsebot/pulsebot.conf";
     pb_log_init();

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define MAX_METRICS 256
-#define NAME_LEN 64
+#define NAME_LEN    64
 
 struct metric {
     char name[NAME_LEN];

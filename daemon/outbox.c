@@ -22,10 +22,10 @@
 #include "message.h"
 #include "metrics.h"
 
-#define MOD "outbox"
-#define BATCH 64
-#define IN_FLIGHT_TIMEOUT_MS 120000
-#define BACKOFF_MAX_MS (15 * 60 * 1000)
+#define MOD                    "outbox"
+#define BATCH                  64
+#define IN_FLIGHT_TIMEOUT_MS   120000
+#define BACKOFF_MAX_MS         (15 * 60 * 1000)
 #define MISCONFIGURED_RETRY_MS (5 * 60 * 1000)
 
 int pb_outbox_queue(struct pb_engine *e, const char *connector, enum pb_target_kind kind,
@@ -124,7 +124,8 @@ static void dispatch_row(struct pb_engine *e, struct pb_attached *a, struct pb_o
     }
     struct pb_message_view view;
     if (pb_message_from_json(o->payload, &view) != PB_OK) {
-        pb_err(MOD, "row %lld holds a message that cannot be read; it is dropped", (long long)o->id);
+        pb_err(MOD, "row %lld holds a message that cannot be read; it is dropped",
+               (long long)o->id);
         pb_store_outbox_fail(e->store, o->id, "unreadable payload", now);
         pb_outbox_clear(&ref);
         e->outbox_dirty = 1;
@@ -259,8 +260,9 @@ void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
         break;
     }
     case PB_SEND_MISCONFIGURED:
-        pb_err(MOD, "%s cannot send message %lld because of its configuration: %s; will retry "
-                    "in %d minutes",
+        pb_err(MOD,
+               "%s cannot send message %lld because of its configuration: %s; will retry "
+               "in %d minutes",
                connector, (long long)o.id, error, MISCONFIGURED_RETRY_MS / 60000);
         pb_store_outbox_retry(e->store, o.id, now + MISCONFIGURED_RETRY_MS, error);
         break;
@@ -275,4 +277,3 @@ void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
     pb_outbox_clear(&o);
     pb_engine_wake(e);
 }
-

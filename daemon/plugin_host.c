@@ -150,8 +150,8 @@ static int host_http_request(pb_host_ctx *ctx, const struct pb_http_request *req
     return pb_http_client_request(ctx->svc.http, req, done, arg);
 }
 
-static pb_ws *host_ws_connect(pb_host_ctx *ctx, const char *url,
-                              const struct pb_ws_client_ops *ops, void *arg)
+static pb_ws *host_ws_connect(pb_host_ctx *ctx, const char *url, const struct pb_ws_client_ops *ops,
+                              void *arg)
 {
     return pb_ws_client_connect(ctx->svc.loop, url, ops, arg, ctx->svc.allow_plain);
 }
@@ -253,8 +253,8 @@ static int host_link_verify(pb_host_ctx *ctx, const char *token, char *user, siz
         rc = PB_ERR_INVALID;
     if (rc == PB_OK && (int64_t)t.expires * 1000 < pb_now_ms())
         rc = PB_ERR_EXPIRED;
-    if (rc == PB_OK && !pb_roster_by_handle(pb_engine_roster(ctx->svc.engine), ctx->cfg->name,
-                                            t.user))
+    if (rc == PB_OK &&
+        !pb_roster_by_handle(pb_engine_roster(ctx->svc.engine), ctx->cfg->name, t.user))
         rc = PB_ERR_UNKNOWN;
     if (rc != PB_OK) {
         pb_warn(ctx->cfg->name, "a personal link was refused: %s",

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "plugin.h"
 
-#define MOD "plugin"
+#define MOD         "plugin"
 #define MAX_MODULES 16
 
 struct pb_module {
@@ -36,11 +36,11 @@ static int valid_type(const char *type)
     return 1;
 }
 
-static int handshake(void *handle, const char *path, const struct pb_plugin_info **info,
-                     char *err, size_t errlen)
+static int handshake(void *handle, const char *path, const struct pb_plugin_info **info, char *err,
+                     size_t errlen)
 {
-    int (*abi)(const uint32_t *, size_t) = (int (*)(const uint32_t *, size_t))dlsym(handle,
-                                                                                    "pb_plugin_abi");
+    int (*abi)(const uint32_t *, size_t) =
+        (int (*)(const uint32_t *, size_t))dlsym(handle, "pb_plugin_abi");
     const struct pb_plugin_info *(*get)(uint32_t) =
         (const struct pb_plugin_info *(*)(uint32_t))dlsym(handle, "pb_plugin_get");
     if (!abi || !get) {
@@ -61,8 +61,7 @@ static int handshake(void *handle, const char *path, const struct pb_plugin_info
     }
     *info = get((uint32_t)chosen);
     if (!*info || (*info)->size < offsetof(struct pb_plugin_info, reserved) || !(*info)->create) {
-        snprintf(err, errlen, "%s returned no usable description for ABI version %d", path,
-                 chosen);
+        snprintf(err, errlen, "%s returned no usable description for ABI version %d", path, chosen);
         return PB_ERR;
     }
     return PB_OK;
@@ -101,8 +100,7 @@ int pb_module_load(const char *dir, const char *type, struct pb_module **out, ch
     snprintf(m->type, sizeof m->type, "%s", type);
     m->handle = handle;
     m->info = info;
-    pb_info(MOD, "loaded %s connector %s from %s", type, info->version ? info->version : "",
-            path);
+    pb_info(MOD, "loaded %s connector %s from %s", type, info->version ? info->version : "", path);
     *out = m;
     return PB_OK;
 }

@@ -27,8 +27,7 @@ static void usage(FILE *out)
 }
 
 /* The web chat connector to link to: the named one, or the first of type webchat. */
-static const struct pb_cfg_connector *pick_connector(const struct pb_config *cfg,
-                                                     const char *name)
+static const struct pb_cfg_connector *pick_connector(const struct pb_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_connectors; i++) {
         const struct pb_cfg_connector *c = &cfg->connectors[i];
@@ -94,8 +93,10 @@ static int link(const struct pb_config *cfg, const char *person, const char *con
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"config", required_argument, 0, 'c'}, {"connector", required_argument, 0, 'n'},
-        {"ttl", required_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        {"config", required_argument, 0, 'c'},
+        {"connector", required_argument, 0, 'n'},
+        {"ttl", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *path = "/etc/pulsebot/pulsebot.conf", *connector = NULL, *ttl = NULL;

@@ -89,8 +89,7 @@ const char *pb_roster_handle(const struct pb_roster *r, const struct pb_cfg_pers
 }
 
 const struct pb_cfg_connector *pb_roster_reach(const struct pb_roster *r,
-                                               const struct pb_cfg_person *p,
-                                               const char **handle)
+                                               const struct pb_cfg_person *p, const char **handle)
 {
     for (size_t i = 0; i < r->cfg->n_connectors; i++) {
         const char *h = pb_roster_handle(r, p, r->cfg->connectors[i].name);

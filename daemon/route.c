@@ -53,8 +53,7 @@ struct alert_view {
     char title[96], score[48], from[200], note[256];
 };
 
-static int render_alert(const struct pb_engine *e, const struct pb_alert *al,
-                        struct alert_view *v)
+static int render_alert(const struct pb_engine *e, const struct pb_alert *al, struct alert_view *v)
 {
     const struct pb_cfg_survey *s = pb_config_survey(e->cfg, al->survey);
     const struct pb_cfg_question *q = s ? pb_config_question(s, al->question) : NULL;
@@ -72,8 +71,8 @@ static int render_alert(const struct pb_engine *e, const struct pb_alert *al,
     if (al->subject[0]) {
         const struct pb_cfg_person *p = pb_config_person(e->cfg, al->subject);
         const struct pb_cfg_team *pt = p && p->team ? pb_config_team(e->cfg, p->team) : NULL;
-        snprintf(v->from, sizeof v->from, "%s%s%s%s", person_name(e, al->subject),
-                 pt ? " (" : "", pt ? (pt->name ? pt->name : pt->id) : "", pt ? ")" : "");
+        snprintf(v->from, sizeof v->from, "%s%s%s%s", person_name(e, al->subject), pt ? " (" : "",
+                 pt ? (pt->name ? pt->name : pt->id) : "", pt ? ")" : "");
         v->fields[n++] = (struct pb_field){"From", v->from};
     }
     v->fields[n++] = (struct pb_field){"Survey", s && s->title ? s->title : al->survey};
@@ -93,8 +92,8 @@ static int render_alert(const struct pb_engine *e, const struct pb_alert *al,
                  when);
     } else {
         format_time(al->resolved_ms, when, sizeof when);
-        snprintf(v->note, sizeof v->note, "Resolved by %s at %s.",
-                 person_name(e, al->resolved_by), when);
+        snprintf(v->note, sizeof v->note, "Resolved by %s at %s.", person_name(e, al->resolved_by),
+                 when);
         v->m.flags |= PB_MESSAGE_CLOSED;
     }
     v->m.note = v->note;
@@ -108,9 +107,8 @@ static int render_alert(const struct pb_engine *e, const struct pb_alert *al,
         if (al->state == PB_ALERT_RESOLVED ||
             (actions[i].action == ACTION_ACKNOWLEDGE && al->state != PB_ALERT_OPEN))
             continue;
-        struct pb_token t = {.kind = PB_TOKEN_ACTION,
-                             .id = (uint64_t)al->id,
-                             .index = (uint8_t)actions[i].action};
+        struct pb_token t = {
+            .kind = PB_TOKEN_ACTION, .id = (uint64_t)al->id, .index = (uint8_t)actions[i].action};
         if (pb_token_sign(e->key, &t, v->tokens[b], PB_TOKEN_MAX) != PB_OK)
             return PB_ERR;
         v->buttons[b] = (struct pb_button){actions[i].label, v->tokens[b], actions[i].style};
@@ -189,9 +187,8 @@ static int attach_comment(struct pb_engine *e, const struct pb_delivery *d,
     return rc;
 }
 
-int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d,
-                    const struct pb_cfg_survey *s, const struct pb_cfg_question *q,
-                    const struct pb_answer *a)
+int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const struct pb_cfg_survey *s,
+                    const struct pb_cfg_question *q, const struct pb_answer *a)
 {
     if (!a->has_score)
         return a->text && a->text[0] ? attach_comment(e, d, a) : PB_OK;
@@ -219,10 +216,12 @@ int pb_route_action(struct pb_engine *e, const char *connector, const struct pb_
     const struct pb_cfg_person *who = pb_roster_by_handle(e->roster, connector, ev->user);
     int rc = PB_OK;
     if (!who) {
-        snprintf(reply, reply_len, "You are not on pulsebot's roster, so you cannot act on "
-                                   "alerts.");
+        snprintf(reply, reply_len,
+                 "You are not on pulsebot's roster, so you cannot act on "
+                 "alerts.");
         rc = PB_ERR_UNKNOWN;
-    } else if (strcmp(al.connector, connector) != 0 || !pb_roster_may_act(e->roster, who, al.team)) {
+    } else if (strcmp(al.connector, connector) != 0 ||
+               !pb_roster_may_act(e->roster, who, al.team)) {
         pb_warn(MOD, "alert %lld: %s may not act on alerts of team %s; refused", (long long)al.id,
                 who->id, al.team);
         snprintf(reply, reply_len, "Only the team that owns this alert can act on it.");

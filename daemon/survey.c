@@ -96,8 +96,9 @@ int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
     const char *handle = NULL;
     const struct pb_cfg_connector *c = pb_roster_reach(e->roster, p, &handle);
     if (!c) {
-        pb_warn(MOD, "%s has no handle on any connector, so survey %s cannot reach them; add "
-                     "one under handles in the configuration",
+        pb_warn(MOD,
+                "%s has no handle on any connector, so survey %s cannot reach them; add "
+                "one under handles in the configuration",
                 p->id, s->id);
         return PB_ERR_UNKNOWN;
     }
@@ -145,8 +146,9 @@ static void describe_answer(const struct pb_cfg_question *q, const struct pb_ans
         snprintf(out, len, "Your answer: %s", a->text ? a->text : "");
         return;
     }
-    const char *label = a->score == q->min ? q->low_label : a->score == q->max ? q->high_label
-                                                                               : NULL;
+    const char *label = a->score == q->min   ? q->low_label
+                        : a->score == q->max ? q->high_label
+                                             : NULL;
     if (label)
         snprintf(out, len, "Your answer: %d (%s)", a->score, label);
     else
@@ -206,8 +208,9 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
             snprintf(reply, reply_len, "You have already answered this question.");
             return PB_ERR_DONE;
         }
-        pb_err(MOD, "could not record an answer to %s/%s (delivery %lld): the store failed; the "
-                    "person was told to try again",
+        pb_err(MOD,
+               "could not record an answer to %s/%s (delivery %lld): the store failed; the "
+               "person was told to try again",
                s->id, q->id, (long long)d->id);
         snprintf(reply, reply_len, "Sorry, your answer could not be saved. Please try again.");
         return PB_ERR_STORE;
@@ -229,8 +232,9 @@ static int load_open(struct pb_engine *e, int64_t id, const char *connector, con
         return PB_ERR_UNKNOWN;
     }
     if (strcmp(d->connector, connector) != 0 || !user || strcmp(d->address, user) != 0) {
-        pb_warn(MOD, "delivery %lld: a choice from %s on %s, but it was sent to someone else; "
-                     "refused",
+        pb_warn(MOD,
+                "delivery %lld: a choice from %s on %s, but it was sent to someone else; "
+                "refused",
                 (long long)id, user ? user : "?", connector);
         snprintf(reply, reply_len, "This question was sent to someone else.");
         return PB_ERR_NOT_YOURS;
@@ -325,8 +329,9 @@ int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_e
     if (q->type == PB_QUESTION_SCALE) {
         int score;
         if (parse_score(ev->text, q->min, q->max, &score) != 0) {
-            snprintf(reply, reply_len, "Please pick one of the buttons, or write a number from "
-                                       "%d to %d.",
+            snprintf(reply, reply_len,
+                     "Please pick one of the buttons, or write a number from "
+                     "%d to %d.",
                      q->min, q->max);
             return PB_ERR_INVALID;
         }

@@ -18,7 +18,7 @@
 
 #include "pulsebot/plugin.h"
 
-#define MAC_LEN 16
+#define MAC_LEN     16
 #define PAYLOAD_MAX 200
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -74,19 +74,21 @@ static int send_cb(void *self, const struct pb_send *s)
 static void write_config(const char *path, size_t people)
 {
     FILE *f = fopen(path, "w");
-    fprintf(f, "connectors = ( { name = \"web\"; type = \"webchat\"; implicit_handles = true; } );\n"
-               "teams = ( { id = \"t\"; name = \"Team\"; },\n"
-               "  { id = \"leads\"; parent = \"t\"; channel = \"web:leads\"; } );\n"
-               "people = (\n");
+    fprintf(f,
+            "connectors = ( { name = \"web\"; type = \"webchat\"; implicit_handles = true; } );\n"
+            "teams = ( { id = \"t\"; name = \"Team\"; },\n"
+            "  { id = \"leads\"; parent = \"t\"; channel = \"web:leads\"; } );\n"
+            "people = (\n");
     for (size_t i = 0; i < people; i++)
         fprintf(f, "  { id = \"p%zu\"; team = \"t\"; }%s\n", i, i + 1 < people ? "," : "");
-    fprintf(f, ");\nsurveys = ( { id = \"s\"; window = \"3d\"; questions = (\n"
-               "  { id = \"q\"; type = \"scale\"; text = \"How was your week?\"; min = 1; max = 5;\n"
-               "    branches = ( { min = 1; max = 2; next = \"why\"; } ); next = \"end\"; },\n"
-               "  { id = \"why\"; type = \"text\"; text = \"What made it hard?\"; } ); } );\n"
-               "schedules = ( { id = \"w\"; survey = \"s\"; every = \"7d\"; first = \"1s\";\n"
-               "  audience = { teams = [ \"t\" ]; }; } );\n"
-               "routing = ( { id = \"low\"; max_score = 2; alert = \"leads\"; } );\n");
+    fprintf(f,
+            ");\nsurveys = ( { id = \"s\"; window = \"3d\"; questions = (\n"
+            "  { id = \"q\"; type = \"scale\"; text = \"How was your week?\"; min = 1; max = 5;\n"
+            "    branches = ( { min = 1; max = 2; next = \"why\"; } ); next = \"end\"; },\n"
+            "  { id = \"why\"; type = \"text\"; text = \"What made it hard?\"; } ); } );\n"
+            "schedules = ( { id = \"w\"; survey = \"s\"; every = \"7d\"; first = \"1s\";\n"
+            "  audience = { teams = [ \"t\" ]; }; } );\n"
+            "routing = ( { id = \"low\"; max_score = 2; alert = \"leads\"; } );\n");
     fclose(f);
 }
 
@@ -120,8 +122,8 @@ int main(int argc, char **argv)
     struct bench b = {.n_people = people, .tokens = calloc(people, sizeof(char *))};
     struct pb_engine_setup setup = {store, &key, NULL, NULL};
     pb_engine_create(&setup, cfg, &b.engine);
-    struct pb_connector conn = {.size = sizeof conn, .self = &b, .send = send_cb,
-                                .update = send_cb};
+    struct pb_connector conn = {
+        .size = sizeof conn, .self = &b, .send = send_cb, .update = send_cb};
     pb_engine_attach(b.engine, "web", &conn);
 
     pb_engine_run(b.engine); /* the schedule is new: its round is due in 1 s */
@@ -136,8 +138,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < people; i++) {
         char user[32];
         snprintf(user, sizeof user, "p%zu", i);
-        struct pb_event ev = {.size = sizeof ev, .type = PB_EVENT_CHOICE, .user = user,
-                              .token = b.tokens[i]};
+        struct pb_event ev = {
+            .size = sizeof ev, .type = PB_EVENT_CHOICE, .user = user, .token = b.tokens[i]};
         ok += b.tokens[i] && pb_engine_event(b.engine, "web", &ev, reply, sizeof reply) == PB_OK;
     }
     double t2 = now_s();

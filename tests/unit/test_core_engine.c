@@ -126,8 +126,8 @@ static void start_engine(struct fixture *f)
 {
     struct pb_engine_setup setup = {f->store, &f->key, wake, f};
     assert_int_equal(pb_engine_create(&setup, f->cfg, &f->engine), PB_OK);
-    struct pb_connector conn = {.size = sizeof conn, .self = f, .send = conn_send,
-                                .update = conn_update};
+    struct pb_connector conn = {
+        .size = sizeof conn, .self = f, .send = conn_send, .update = conn_update};
     assert_int_equal(pb_engine_attach(f->engine, "web", &conn), PB_OK);
 }
 
@@ -184,8 +184,8 @@ static void advance(struct fixture *f, int64_t ms)
 static int event(struct fixture *f, enum pb_event_type type, const char *user, const char *token,
                  const char *text, char *reply, size_t reply_len)
 {
-    struct pb_event ev = {.size = sizeof ev, .type = type, .user = user, .token = token,
-                          .text = text};
+    struct pb_event ev = {
+        .size = sizeof ev, .type = type, .user = user, .token = token, .text = text};
     return pb_engine_event(f->engine, "web", &ev, reply, reply_len);
 }
 
@@ -330,8 +330,7 @@ static void test_alert_actions(void **state)
     assert_string_equal(alert->labels[0], "Resolve");
     assert_string_equal(alert->message_ref, "ref-5"); /* the alert's own send */
 
-    assert_int_equal(event(f, PB_EVENT_ACTION, "mia", ack, NULL, reply, sizeof reply),
-                     PB_ERR_DONE);
+    assert_int_equal(event(f, PB_EVENT_ACTION, "mia", ack, NULL, reply, sizeof reply), PB_ERR_DONE);
     assert_string_equal(reply, "This alert is already acknowledged.");
     assert_int_equal(event(f, PB_EVENT_ACTION, "mia", resolve, NULL, reply, sizeof reply), PB_OK);
     advance(f, 0);

@@ -19,14 +19,15 @@ static struct pb_token_key key_b = {{9, 9, 9}};
 
 static void test_choice_round_trip(void **state)
 {
-    struct pb_token t = {.kind = PB_TOKEN_CHOICE, .id = 123456789012345ULL, .index = 3,
-                         .value = -7};
+    struct pb_token t = {
+        .kind = PB_TOKEN_CHOICE, .id = 123456789012345ULL, .index = 3, .value = -7};
     char text[PB_TOKEN_MAX];
     assert_int_equal(pb_token_sign(&key_a, &t, text, sizeof text), PB_OK);
     /* Short enough for Discord's 100-character custom_id, and URL-safe. */
     assert_true(strlen(text) <= 100);
-    assert_int_equal(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                     strlen(text));
+    assert_int_equal(
+        strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        strlen(text));
     struct pb_token out;
     assert_int_equal(pb_token_verify(&key_a, text, &out), PB_OK);
     assert_int_equal(out.kind, PB_TOKEN_CHOICE);
