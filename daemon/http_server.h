@@ -30,7 +30,8 @@ void pb_http_server_stop(struct pb_http_server *srv);
 int pb_http_server_route(struct pb_http_server *srv, const char *path, pb_route_fn fn, void *arg);
 int pb_http_server_ws_route(struct pb_http_server *srv, const char *path,
                             const struct pb_ws_server_ops *ops, void *arg);
-/* Drop every route whose arg is `arg` (a connector going away). */
+/* Drop every route whose arg is `arg` (a connector going away). Its open websockets are
+ * closed with 1001 and get no on_close: the connector may already be gone. */
 void pb_http_server_unroute(struct pb_http_server *srv, void *arg);
 
 int pb_ws_conn_send(pb_ws_conn *conn, const char *data, size_t len);

@@ -267,6 +267,9 @@ static void shutdown_daemon(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_instances; i++)
         pb_instance_stop(d->instances[i]);
+    /* Let the websockets the connectors closed finish closing while they still exist. */
+    if (d->loop)
+        pb_loop_settle(d->loop, 2000);
     /* In-flight HTTP requests complete as cancelled while their connectors still exist. */
     pb_http_client_destroy(d->http);
     for (size_t i = 0; i < d->n_instances; i++)
