@@ -156,6 +156,19 @@ struct pb_event {
     void *reserved[8];
 };
 
+/* What a platform says about one of its users, in answer to pb_connector.lookup_user. */
+struct pb_user_info {
+    size_t size;
+    const char *user;     /* the platform user id */
+    const char *name;     /* display name, or NULL */
+    const char *email;    /* or NULL */
+    const char *timezone; /* IANA name the platform reports, or NULL */
+    const char *locale;   /* such as "en-US", or NULL */
+    int is_bot;
+    int deleted; /* deactivated or deleted: do not send to them */
+    void *reserved[4];
+};
+
 /* ---- Host services ------------------------------------------------------------------- */
 
 typedef struct pb_host_ctx pb_host_ctx; /* the host's handle for one connector instance */
@@ -318,7 +331,13 @@ struct pb_host {
      * writes the user it names. */
     int (*link_verify)(pb_host_ctx *ctx, const char *token, char *user, size_t user_len);
 
-    void *reserved[16];
+    /* Finish a lookup_user the host asked for, exactly once per accepted call: PB_OK with
+     * `info`, PB_ERR_UNKNOWN when the platform has no such user, PB_ERR_BUSY to be asked
+     * again later, another error when it cannot be answered. */
+    void (*lookup_done)(pb_host_ctx *ctx, uint64_t request, int status,
+                        const struct pb_user_info *info);
+
+    void *reserved[15];
 };
 
 /* ---- What a connector provides -------------------------------------------------------- */
@@ -348,7 +367,10 @@ struct pb_connector {
     /* Stop taking work and close links; no callbacks arrive after destroy. */
     void (*stop)(void *self);
     void (*destroy)(void *self);
-    void *reserved[8];
+    /* Optional (NULL when the platform cannot): find the user with this email address.
+     * Return PB_OK when accepted and call host->lookup_done later with `request`. */
+    int (*lookup_user)(void *self, uint64_t request, const char *email);
+    void *reserved[7];
 };
 
 struct pb_plugin_info {

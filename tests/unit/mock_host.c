@@ -145,6 +145,9 @@ struct mock_host {
     struct mock_send_done *dones;
     size_t n_dones, cap_dones;
 
+    struct mock_lookup_done *lookups;
+    size_t n_lookups, cap_lookups;
+
     struct counter *counters;
     size_t n_counters, cap_counters;
     char **logs;
@@ -1138,6 +1141,41 @@ const struct mock_send_done *mock_last_send_done(const struct mock_host *m)
     return m->n_dones ? &m->dones[m->n_dones - 1] : NULL;
 }
 
+static void h_lookup_done(pb_host_ctx *ctx, uint64_t request, int status,
+                          const struct pb_user_info *info)
+{
+    struct mock_host *m = M(ctx);
+    struct mock_lookup_done *d;
+
+    if (info && info->size < offsetof(struct pb_user_info, reserved))
+        die("lookup_done with a short user info");
+    GROW(m->lookups, m->n_lookups, m->cap_lookups);
+    d = &m->lookups[m->n_lookups++];
+    memset(d, 0, sizeof *d);
+    d->request = request;
+    d->status = status;
+    if (info) {
+        d->found = 1;
+        d->user = xstrdup(info->user);
+        d->name = xstrdup(info->name);
+        d->email = xstrdup(info->email);
+        d->timezone = xstrdup(info->timezone);
+        d->locale = xstrdup(info->locale);
+        d->is_bot = info->is_bot;
+        d->deleted = info->deleted;
+    }
+}
+
+size_t mock_lookup_done_count(const struct mock_host *m)
+{
+    return m->n_lookups;
+}
+
+const struct mock_lookup_done *mock_lookup_done(const struct mock_host *m, size_t i)
+{
+    return i < m->n_lookups ? &m->lookups[i] : NULL;
+}
+
 static void h_counter_add(pb_host_ctx *ctx, const char *name, uint64_t n)
 {
     struct mock_host *m = M(ctx);
@@ -1338,6 +1376,7 @@ struct mock_host *mock_host_new(void)
     h->directory_people = h_directory_people;
     h->directory_channels = h_directory_channels;
     h->link_verify = h_link_verify;
+    h->lookup_done = h_lookup_done;
     return m;
 }
 
@@ -1451,6 +1490,14 @@ void mock_host_free(struct mock_host *m)
         free(m->dones[i].error);
     }
     free(m->dones);
+    for (size_t i = 0; i < m->n_lookups; i++) {
+        free(m->lookups[i].user);
+        free(m->lookups[i].name);
+        free(m->lookups[i].email);
+        free(m->lookups[i].timezone);
+        free(m->lookups[i].locale);
+    }
+    free(m->lookups);
     for (size_t i = 0; i < m->n_counters; i++)
         free(m->counters[i].name);
     free(m->counters);

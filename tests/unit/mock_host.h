@@ -104,6 +104,17 @@ size_t mock_send_done_count(const struct mock_host *m);
 const struct mock_send_done *mock_send_done(const struct mock_host *m, size_t i);
 const struct mock_send_done *mock_last_send_done(const struct mock_host *m);
 
+/* ---- lookup_done ---- */
+struct mock_lookup_done {
+    uint64_t request;
+    int status;
+    int found; /* info was given */
+    char *user, *name, *email, *timezone, *locale;
+    int is_bot, deleted;
+};
+size_t mock_lookup_done_count(const struct mock_host *m);
+const struct mock_lookup_done *mock_lookup_done(const struct mock_host *m, size_t i);
+
 /* ---- routes on the daemon's server ---- */
 struct mock_response {
     int rc; /* what the route function returned */

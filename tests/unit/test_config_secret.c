@@ -105,7 +105,8 @@ static void test_credential(void **state)
 static void test_group_or_other_readable(void **state)
 {
     char want[PATH_MAX + 64];
-    snprintf(want, sizeof want, "(mode 0640); fix it with: chmod 600 %s", path_of("group"));
+    snprintf(want, sizeof want, "(mode 0640); fix it with: chmod 600 %.*s", PATH_MAX,
+             path_of("group"));
     expect_fail(path_of("group"), NULL, 64, want);
     expect_fail(path_of("other"), NULL, 64, "(mode 0604); fix it with: chmod 600");
 }
