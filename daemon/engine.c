@@ -54,6 +54,7 @@ void pb_engine_destroy(struct pb_engine *e)
     if (!e)
         return;
     pb_roster_free(e->roster);
+    free(e->lookups);
     free(e);
 }
 
@@ -65,6 +66,9 @@ int pb_engine_reconfigure(struct pb_engine *e, const struct pb_config *cfg)
     pb_roster_free(e->roster);
     e->roster = roster;
     e->cfg = cfg;
+    e->n_lookups = 0; /* asked again below for whoever still needs it */
+    for (size_t i = 0; i < e->n_connectors; i++)
+        pb_handles_discover(e, &e->connectors[i]);
     e->outbox_dirty = 1;
     pb_engine_wake(e);
     return PB_OK;
@@ -85,7 +89,7 @@ const struct pb_token_key *pb_engine_key(const struct pb_engine *e)
     return e->key;
 }
 
-static struct pb_attached *find_attached(struct pb_engine *e, const char *name)
+struct pb_attached *pb_engine_attached(struct pb_engine *e, const char *name)
 {
     for (size_t i = 0; i < e->n_connectors; i++)
         if (strcmp(e->connectors[i].name, name) == 0)
@@ -95,12 +99,13 @@ static struct pb_attached *find_attached(struct pb_engine *e, const char *name)
 
 int pb_engine_attach(struct pb_engine *e, const char *name, const struct pb_connector *conn)
 {
-    if (find_attached(e, name) || e->n_connectors == PB_MAX_CONNECTORS)
+    if (pb_engine_attached(e, name) || e->n_connectors == PB_MAX_CONNECTORS)
         return PB_ERR_INVALID;
     struct pb_attached *a = &e->connectors[e->n_connectors++];
     memset(a, 0, sizeof *a);
     pb_copy(a->name, sizeof a->name, name);
     a->conn = *conn;
+    pb_handles_discover(e, a); /* known handles now; lookups once the link is up */
     e->outbox_dirty = 1;
     pb_engine_wake(e);
     return PB_OK;
@@ -108,7 +113,7 @@ int pb_engine_attach(struct pb_engine *e, const char *name, const struct pb_conn
 
 void pb_engine_detach(struct pb_engine *e, const char *name)
 {
-    struct pb_attached *a = find_attached(e, name);
+    struct pb_attached *a = pb_engine_attached(e, name);
     if (!a)
         return;
     /* Messages in flight on it stay pending in the store and go out after a restart. */
@@ -123,12 +128,13 @@ void pb_engine_detach(struct pb_engine *e, const char *name)
 static void connection_changed(struct pb_engine *e, const char *connector,
                                const struct pb_event *ev)
 {
-    struct pb_attached *a = find_attached(e, connector);
+    struct pb_attached *a = pb_engine_attached(e, connector);
     if (!a)
         return;
     a->down = !ev->connected;
     if (ev->connected) {
         pb_info(MOD, "connector %s is up", connector);
+        pb_handles_pump(e);
         e->outbox_dirty = 1;
         pb_engine_wake(e);
     } else {

@@ -26,6 +26,13 @@ struct pb_in_flight {
     int64_t started_ms;
 };
 
+/* A person a connector is asked to find by email; request 0 until it is asked. */
+struct pb_lookup {
+    uint64_t request;
+    char connector[64];
+    char person[64];
+};
+
 struct pb_attached {
     char name[64];
     struct pb_connector conn;
@@ -43,6 +50,9 @@ struct pb_engine {
     size_t n_connectors;
     struct pb_in_flight in_flight[PB_MAX_IN_FLIGHT];
     size_t n_in_flight;
+    struct pb_lookup *lookups;
+    size_t n_lookups;
+    uint64_t last_request;
     int outbox_dirty; /* rows may be dispatchable now */
     int dispatching;  /* guards against re-entry from a synchronous send_done */
 };
@@ -76,7 +86,12 @@ int64_t pb_outbox_next_due(struct pb_engine *e, int64_t now);
 void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
                     const struct pb_send_result *res);
 
+/* handles.c */
+void pb_handles_discover(struct pb_engine *e, struct pb_attached *a);
+void pb_handles_pump(struct pb_engine *e);
+
 /* engine.c */
+struct pb_attached *pb_engine_attached(struct pb_engine *e, const char *name);
 void pb_engine_wake(struct pb_engine *e);
 void pb_copy(char *dst, size_t size, const char *src); /* truncating, NUL-terminated */
 

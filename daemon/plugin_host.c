@@ -5,6 +5,7 @@
  * directly, and a test can hand it a mock host instead.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,14 @@ static int host_link_verify(pb_host_ctx *ctx, const char *token, char *user, siz
     return PB_OK;
 }
 
+static void host_lookup_done(pb_host_ctx *ctx, uint64_t request, int status,
+                             const struct pb_user_info *info)
+{
+    if (info && info->size < offsetof(struct pb_user_info, reserved))
+        info = NULL;
+    pb_engine_lookup_done(ctx->svc.engine, ctx->cfg->name, request, status, info);
+}
+
 static const struct pb_host host = {
     .size = sizeof(struct pb_host),
     .abi_version = PB_ABI_VERSION,
@@ -304,6 +313,7 @@ static const struct pb_host host = {
     .directory_people = host_directory_people,
     .directory_channels = host_directory_channels,
     .link_verify = host_link_verify,
+    .lookup_done = host_lookup_done,
 };
 
 int pb_instance_create(const struct pb_services *svc, const struct pb_cfg_connector *cfg,

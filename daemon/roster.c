@@ -4,6 +4,7 @@
  */
 #include "roster.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,20 @@ struct handle_entry {
     const struct pb_cfg_person *person;
 };
 
+/* A learned handle owns its strings; entries are allocated one by one so that the indexes'
+ * pointers into them stay valid as more are learned. */
+struct learned {
+    char connector[64];
+    char user[128];
+    const struct pb_cfg_person *person;
+};
+
 struct pb_roster {
     const struct pb_config *cfg;
-    struct handle_entry *handles;
-    size_t n_handles;
+    struct handle_entry *handles; /* by (connector, user) */
+    size_t n_handles, cap_handles;
+    struct learned **learned; /* by (connector, person id) */
+    size_t n_learned, cap_learned;
 };
 
 static int compare_handles(const void *a, const void *b)
@@ -35,7 +46,8 @@ int pb_roster_build(const struct pb_config *cfg, struct pb_roster **out)
     size_t cap = 0;
     for (size_t i = 0; i < cfg->n_people; i++)
         cap += cfg->people[i].n_handles + cfg->n_connectors;
-    r->handles = calloc(cap ? cap : 1, sizeof *r->handles);
+    r->cap_handles = cap ? cap : 1;
+    r->handles = calloc(r->cap_handles, sizeof *r->handles);
     if (!r->handles) {
         free(r);
         return PB_ERR_NOMEM;
@@ -58,8 +70,81 @@ void pb_roster_free(struct pb_roster *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->n_learned; i++)
+        free(r->learned[i]);
+    free(r->learned);
     free(r->handles);
     free(r);
+}
+
+static int compare_learned(const struct learned *l, const char *connector, const char *person)
+{
+    int c = strcmp(l->connector, connector);
+    return c ? c : strcmp(l->person->id, person);
+}
+
+/* The position of (connector, person) among the learned handles, or where it would go. */
+static size_t learned_position(const struct pb_roster *r, const char *connector, const char *person,
+                               int *found)
+{
+    size_t lo = 0, hi = r->n_learned;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = compare_learned(r->learned[mid], connector, person);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int grow(void **array, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return PB_OK;
+    size_t want = *cap ? *cap * 2 : 16;
+    void *p = realloc(*array, want * size);
+    if (!p)
+        return PB_ERR_NOMEM;
+    *array = p;
+    *cap = want;
+    return PB_OK;
+}
+
+int pb_roster_learn(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
+                    const char *user)
+{
+    int found;
+    if (pb_roster_handle(r, p, connector) || pb_roster_by_handle(r, connector, user))
+        return PB_ERR_DONE;
+    size_t at = learned_position(r, connector, p->id, &found);
+    struct learned *l = calloc(1, sizeof *l);
+    if (!l || grow((void **)&r->learned, &r->cap_learned, r->n_learned, sizeof *r->learned) ||
+        grow((void **)&r->handles, &r->cap_handles, r->n_handles, sizeof *r->handles)) {
+        free(l);
+        return PB_ERR_NOMEM;
+    }
+    snprintf(l->connector, sizeof l->connector, "%s", connector);
+    snprintf(l->user, sizeof l->user, "%s", user);
+    l->person = p;
+    memmove(&r->learned[at + 1], &r->learned[at], (r->n_learned - at) * sizeof *r->learned);
+    r->learned[at] = l;
+    r->n_learned++;
+    /* Insert into the (connector, user) index where it sorts. */
+    struct handle_entry e = {l->connector, l->user, p};
+    size_t pos = 0;
+    while (pos < r->n_handles && compare_handles(&r->handles[pos], &e) < 0)
+        pos++;
+    memmove(&r->handles[pos + 1], &r->handles[pos], (r->n_handles - pos) * sizeof *r->handles);
+    r->handles[pos] = e;
+    r->n_handles++;
+    return PB_OK;
 }
 
 const struct pb_config *pb_roster_config(const struct pb_roster *r)
@@ -85,7 +170,11 @@ const char *pb_roster_handle(const struct pb_roster *r, const struct pb_cfg_pers
         if (strcmp(p->handles[i].connector, connector) == 0)
             return p->handles[i].user;
     const struct pb_cfg_connector *c = pb_config_connector(r->cfg, connector);
-    return c && c->implicit_handles ? p->id : NULL;
+    if (c && c->implicit_handles)
+        return p->id;
+    int found;
+    size_t at = learned_position(r, connector, p->id, &found);
+    return found ? r->learned[at]->user : NULL;
 }
 
 const struct pb_cfg_connector *pb_roster_reach(const struct pb_roster *r,

@@ -15,6 +15,11 @@ struct pb_roster;
 int pb_roster_build(const struct pb_config *cfg, struct pb_roster **out);
 void pb_roster_free(struct pb_roster *r);
 
+/* A handle a connector found for a person (by email) joins the roster, after the configured
+ * ones: the configuration always wins. Returns PB_ERR_DONE when the person already has one. */
+int pb_roster_learn(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
+                    const char *user);
+
 /* The person whose handle on `connector` is `user`, or NULL. */
 const struct pb_cfg_person *pb_roster_by_handle(const struct pb_roster *r, const char *connector,
                                                 const char *user);

@@ -30,7 +30,7 @@
 
 struct pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 1
+#define PB_STORE_SCHEMA_VERSION 2
 
 int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
 void pb_store_close(struct pb_store *s);
@@ -199,6 +199,30 @@ int pb_store_schedule_get(struct pb_store *s, const char *schedule, int64_t *rou
                           int64_t *last_ms);
 int pb_store_schedule_set(struct pb_store *s, const char *schedule, int64_t round,
                           int64_t last_ms);
+
+/* ---- handles: people that connectors found by email ---- */
+
+enum pb_handle_state {
+    PB_HANDLE_FOUND = 0,       /* user is their id on the platform */
+    PB_HANDLE_NOT_FOUND = 1,   /* the platform has nobody with that email */
+    PB_HANDLE_UNREACHABLE = 2, /* found, but deleted or a bot: never sent to */
+};
+
+struct pb_handle {
+    char connector[64];
+    char person[64];
+    char user[128];
+    char timezone[64]; /* as the platform reports it, "" if not */
+    char locale[32];
+    enum pb_handle_state state;
+    int64_t checked_ms;
+};
+
+/* Inserts or replaces the handle of (connector, person). */
+int pb_store_handle_put(struct pb_store *s, const struct pb_handle *h);
+/* Every handle of a connector, in person order; a non-zero return of `visit` stops it. */
+int pb_store_handle_scan(struct pb_store *s, const char *connector,
+                         int (*visit)(void *arg, const struct pb_handle *h), void *arg);
 
 /* ---- key/value state of connectors ---- */
 

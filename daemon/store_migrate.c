@@ -131,8 +131,22 @@ static const char schema_v1[] =
     " PRIMARY KEY (ns, key)"
     ") STRICT, WITHOUT ROWID;";
 
+/* v2: what connectors told us about people they found by email. */
+static const char schema_v2[] =
+    "CREATE TABLE handles ("
+    " connector TEXT NOT NULL,"
+    " person TEXT NOT NULL,"
+    " user TEXT NOT NULL DEFAULT '',"
+    " timezone TEXT NOT NULL DEFAULT '',"
+    " locale TEXT NOT NULL DEFAULT '',"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+    " checked_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (connector, person)"
+    ") STRICT, WITHOUT ROWID;";
+
 static const struct pb_migration migrations[] = {
     {1, schema_v1},
+    {2, schema_v2},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == PB_STORE_SCHEMA_VERSION,

@@ -472,6 +472,74 @@ static void test_restart_resends_pending_once(void **state)
     assert_int_equal(pb_store_outbox_pending(f->store), 0);
 }
 
+/* A second connector that can look people up by email, answering later. */
+struct lookup_conn {
+    uint64_t requests[8];
+    char emails[8][64];
+    size_t n;
+};
+
+static int lookup_send(void *self, const struct pb_send *s)
+{
+    return PB_ERR;
+}
+
+static int lookup_user(void *self, uint64_t request, const char *email)
+{
+    struct lookup_conn *c = self;
+    assert_true(c->n < 8);
+    c->requests[c->n] = request;
+    snprintf(c->emails[c->n++], 64, "%s", email);
+    return PB_OK;
+}
+
+static void attach_chat(struct fixture *f, struct lookup_conn *c)
+{
+    struct pb_connector conn = {.size = sizeof conn,
+                                .self = c,
+                                .send = lookup_send,
+                                .update = lookup_send,
+                                .lookup_user = lookup_user};
+    assert_int_equal(pb_engine_attach(f->engine, "chat", &conn), PB_OK);
+}
+
+static void test_handles_found_by_email_are_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct lookup_conn c = {0};
+    attach_chat(f, &c);
+    /* fred has a configured handle; erin and gus are looked up. */
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.emails[0], "erin@example.com");
+    assert_string_equal(c.emails[1], "gus@example.com");
+    struct pb_user_info erin = {.size = sizeof erin, .user = "UERIN", .timezone = "Europe/Oslo"};
+    pb_engine_lookup_done(f->engine, "chat", c.requests[0], PB_OK, &erin);
+    pb_engine_lookup_done(f->engine, "chat", c.requests[1], PB_ERR_UNKNOWN, NULL);
+    pb_engine_lookup_done(f->engine, "chat", 999, PB_OK, &erin); /* never asked: ignored */
+    const struct pb_roster *r = pb_engine_roster(f->engine);
+    assert_string_equal(pb_roster_handle(r, pb_config_person(f->cfg, "erin"), "chat"), "UERIN");
+    assert_ptr_equal(pb_roster_by_handle(r, "chat", "UERIN"), pb_config_person(f->cfg, "erin"));
+    assert_null(pb_roster_handle(r, pb_config_person(f->cfg, "gus"), "chat"));
+
+    /* After a restart nobody is asked again, and erin's handle is known at once. */
+    pb_engine_destroy(f->engine);
+    start_engine(f);
+    struct lookup_conn again = {0};
+    attach_chat(f, &again);
+    assert_int_equal(again.n, 0);
+    r = pb_engine_roster(f->engine);
+    assert_string_equal(pb_roster_handle(r, pb_config_person(f->cfg, "erin"), "chat"), "UERIN");
+
+    /* A week later gus, whom the platform did not know, is asked about again. */
+    pb_engine_destroy(f->engine);
+    f->clock.now += 8LL * 24 * 3600 * 1000;
+    start_engine(f);
+    struct lookup_conn later = {0};
+    attach_chat(f, &later);
+    assert_int_equal(later.n, 1);
+    assert_string_equal(later.emails[0], "gus@example.com");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +552,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_outbox_order_and_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_resends_pending_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handles_found_by_email_are_kept, setup, teardown),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
