@@ -143,7 +143,8 @@ static void describe_answer(const struct pb_cfg_question *q, const struct pb_ans
                             size_t len)
 {
     if (!a->has_score) {
-        snprintf(out, len, "Your answer: %s", a->text ? a->text : "");
+        /* The person's own message already shows what they wrote. */
+        snprintf(out, len, "Your answer was recorded.");
         return;
     }
     const char *label = a->score == q->min   ? q->low_label

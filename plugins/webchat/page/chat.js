@@ -146,6 +146,8 @@
     ids.forEach(function (id) { settle(id, false, "Connection lost. Try again."); });
     state.signedIn = false;
     document.body.dataset.state = "offline";
+    /* Nothing can be answered while offline: say so by disabling, not by ignoring clicks. */
+    document.querySelectorAll("button.choice").forEach(function (b) { b.disabled = true; });
     refreshInputs();
     if (state.switching) {
       state.switching = false;
@@ -377,7 +379,7 @@
     if (typeof at !== "number") return "";
     var d = new Date(at);
     var now = new Date();
-    var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
     if (d.toDateString() === now.toDateString()) return time;
     return d.toLocaleDateString([], { month: "short", day: "numeric" }) + " " + time;
   }
