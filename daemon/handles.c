@@ -73,11 +73,12 @@ void pb_handles_discover(struct pb_engine *e, struct pb_attached *a)
         free(c.people);
         return;
     }
-    qsort(c.people, c.n, sizeof *c.people, compare_ids);
+    if (c.n)
+        qsort(c.people, c.n, sizeof *c.people, compare_ids);
     for (size_t i = 0; i < e->cfg->n_people; i++) {
         const struct pb_cfg_person *p = &e->cfg->people[i];
         if (!p->email || pb_roster_handle(e->roster, p, a->name) ||
-            bsearch(&p->id, c.people, c.n, sizeof *c.people, compare_ids) ||
+            (c.n && bsearch(&p->id, c.people, c.n, sizeof *c.people, compare_ids)) ||
             already_asked(e, a->name, p->id))
             continue;
         struct pb_lookup *l = realloc(e->lookups, (e->n_lookups + 1) * sizeof *l);
