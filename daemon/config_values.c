@@ -57,7 +57,8 @@ int64_t pb_duration_parse_ms(const char *text)
 static int ok_id(const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > 64 || !isalnum((unsigned char)v[0]))
+    /* 63: ids are kept in 64-byte fields in the store, with their terminating NUL. */
+    if (n == 0 || n > 63 || !isalnum((unsigned char)v[0]))
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)v[i]) && !strchr("_.-", v[i]))
@@ -179,7 +180,7 @@ static int ok_host(const char *v)
 
 const struct pb_cfg_check pb_cfg_check_id = {
     "id",
-    "an id of letters, digits, '_', '-' and '.' (at most 64, starting with a letter or digit)",
+    "an id of letters, digits, '_', '-' and '.' (at most 63, starting with a letter or digit)",
     ok_id};
 const struct pb_cfg_check pb_cfg_check_text = {"string", "a non-empty string", ok_text};
 const struct pb_cfg_check pb_cfg_check_connector_name = {

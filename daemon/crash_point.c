@@ -15,7 +15,7 @@ void pb_crash_point(const char *name)
         wanted = getenv("PULSEBOT_CRASH_POINT");
         looked = 1;
     }
-    if (!wanted || strcmp(wanted, name) != 0)
+    if (!wanted || !wanted[0] || strcmp(wanted, name) != 0)
         return;
     pb_warn("crash", "crash point %s reached: killing the daemon as a test asked", name);
     raise(SIGKILL);

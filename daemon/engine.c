@@ -23,6 +23,13 @@ void pb_copy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+#define HOLD_MS 5000
+
+void pb_engine_hold(struct pb_engine *e)
+{
+    e->hold_until = pb_now_ms() + HOLD_MS;
+}
+
 void pb_engine_wake(struct pb_engine *e)
 {
     if (e->wake)
@@ -66,7 +73,12 @@ int pb_engine_reconfigure(struct pb_engine *e, const struct pb_config *cfg)
     pb_roster_free(e->roster);
     e->roster = roster;
     e->cfg = cfg;
-    e->n_lookups = 0; /* asked again below for whoever still needs it */
+    /* Lookups already asked are answered into the new roster; the rest are queued again. */
+    for (size_t i = 0; i < e->n_lookups;)
+        if (e->lookups[i].request)
+            i++;
+        else
+            e->lookups[i] = e->lookups[--e->n_lookups];
     for (size_t i = 0; i < e->n_connectors; i++)
         pb_handles_discover(e, &e->connectors[i]);
     e->outbox_dirty = 1;
@@ -194,9 +206,11 @@ int pb_engine_event(struct pb_engine *e, const char *connector, const struct pb_
         }
         return pb_survey_text(e, connector, ev, reply, reply_len);
     case PB_EVENT_INTERACTION_CLOSED:
+        /* Not acknowledged as taken: nothing was committed for it. */
         pb_info(MOD, "%s reported a closed interaction; customer check-ins are not configured",
                 connector);
-        return PB_OK;
+        snprintf(reply, reply_len, "Customer check-ins are not configured.");
+        return PB_ERR_UNKNOWN;
     }
     return PB_ERR_INVALID;
 }
@@ -214,6 +228,10 @@ int64_t pb_engine_next_due(struct pb_engine *e)
     int64_t ms;
     if (pb_store_delivery_next_expiry(e->store, &ms) == PB_OK && ms < next)
         next = ms;
+    if (next < e->hold_until)
+        next = e->hold_until; /* rounds and expiries wait out a store failure */
+    if (e->lookup_retry && e->lookup_retry < next)
+        next = e->lookup_retry;
     ms = pb_outbox_next_due(e, now);
     if (ms < next)
         next = ms;
@@ -223,6 +241,14 @@ int64_t pb_engine_next_due(struct pb_engine *e)
 void pb_engine_run(struct pb_engine *e)
 {
     int64_t now = pb_now_ms();
+    if (e->lookup_retry && e->lookup_retry <= now) {
+        e->lookup_retry = 0;
+        pb_handles_pump(e);
+    }
+    if (now < e->hold_until) {
+        pb_outbox_dispatch(e, now);
+        return;
+    }
     /* Expire first: a person whose last pulse just closed is asked again by a round due now. */
     pb_survey_expire_due(e, now);
     pb_schedule_run_due(e, now);

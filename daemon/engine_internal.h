@@ -53,8 +53,10 @@ struct pb_engine {
     struct pb_lookup *lookups;
     size_t n_lookups;
     uint64_t last_request;
-    int outbox_dirty; /* rows may be dispatchable now */
-    int dispatching;  /* guards against re-entry from a synchronous send_done */
+    int64_t hold_until;   /* after a store failure: wait before trying again */
+    int64_t lookup_retry; /* when to ask connectors that were busy again, or 0 */
+    int outbox_dirty;     /* rows may be dispatchable now */
+    int dispatching;      /* guards against re-entry from a synchronous send_done */
 };
 
 /* survey.c */
@@ -93,6 +95,8 @@ void pb_handles_pump(struct pb_engine *e);
 /* engine.c */
 struct pb_attached *pb_engine_attached(struct pb_engine *e, const char *name);
 void pb_engine_wake(struct pb_engine *e);
+/* The store failed: hold scheduled work back a few seconds instead of retrying at once. */
+void pb_engine_hold(struct pb_engine *e);
 void pb_copy(char *dst, size_t size, const char *src); /* truncating, NUL-terminated */
 
 #endif

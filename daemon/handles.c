@@ -12,9 +12,10 @@
 #include "log.h"
 #include "metrics.h"
 
-#define MOD        "roster"
-#define IN_FLIGHT  8
-#define RECHECK_MS (7LL * 24 * 3600 * 1000)
+#define MOD             "roster"
+#define IN_FLIGHT       8
+#define RECHECK_MS      (7LL * 24 * 3600 * 1000)
+#define LOOKUP_RETRY_MS 30000
 
 struct checked {
     const char **people; /* sorted person ids already answered for this connector */
@@ -94,6 +95,11 @@ void pb_handles_discover(struct pb_engine *e, struct pb_attached *a)
     pb_handles_pump(e);
 }
 
+static void forget(struct pb_engine *e, size_t i)
+{
+    e->lookups[i] = e->lookups[--e->n_lookups];
+}
+
 /* Starts lookups while fewer than IN_FLIGHT are outstanding. */
 void pb_handles_pump(struct pb_engine *e)
 {
@@ -109,17 +115,28 @@ void pb_handles_pump(struct pb_engine *e)
         if (!p || !p->email || !a || a->down || !has_lookup(a))
             continue;
         l->request = ++e->last_request;
-        if (a->conn.lookup_user(a->conn.self, l->request, p->email) != PB_OK) {
-            l->request = 0;
-            break; /* the connector cannot take more now; the next answer pumps again */
+        int rc = a->conn.lookup_user(a->conn.self, l->request, p->email);
+        if (rc == PB_OK) {
+            busy++;
+            continue;
         }
-        busy++;
+        l->request = 0;
+        if (rc == PB_ERR_BUSY) {
+            /* The connector cannot take more now: an answer pumps again, or a timer. */
+            if (!busy)
+                e->lookup_retry = pb_now_ms() + LOOKUP_RETRY_MS;
+            break;
+        }
+        /* Refused for good (an address the platform will never accept): noted as not found,
+         * so it is not asked again for a week and does not block the people behind it. */
+        pb_warn(MOD, "%s cannot look up %s's email address (status %d); noted as not found",
+                l->connector, l->person, rc);
+        struct pb_handle h = {.state = PB_HANDLE_NOT_FOUND, .checked_ms = pb_now_ms()};
+        pb_copy(h.connector, sizeof h.connector, l->connector);
+        pb_copy(h.person, sizeof h.person, l->person);
+        pb_store_handle_put(e->store, &h);
+        forget(e, i--);
     }
-}
-
-static void forget(struct pb_engine *e, size_t i)
-{
-    e->lookups[i] = e->lookups[--e->n_lookups];
 }
 
 void pb_engine_lookup_done(struct pb_engine *e, const char *connector, uint64_t request, int status,
@@ -136,7 +153,8 @@ void pb_engine_lookup_done(struct pb_engine *e, const char *connector, uint64_t 
     struct pb_lookup l = e->lookups[i];
     const struct pb_cfg_person *p = pb_config_person(e->cfg, l.person);
     if (status == PB_ERR_BUSY) {
-        e->lookups[i].request = 0; /* asked again by the next pump */
+        e->lookups[i].request = 0; /* asked again a little later */
+        e->lookup_retry = pb_now_ms() + LOOKUP_RETRY_MS;
         return;
     }
     forget(e, i);

@@ -132,6 +132,19 @@ static void engine_wake(void *arg)
         pb_loop_timer_arm(d->engine_timer, 0);
 }
 
+/* Connectors are created once at start: a reload may change anything but their names and
+ * types (their own options are read at start too, and a change is logged as such). */
+static int same_connectors(const struct pb_config *a, const struct pb_config *b)
+{
+    if (a->n_connectors != b->n_connectors)
+        return 0;
+    for (size_t i = 0; i < a->n_connectors; i++)
+        if (strcmp(a->connectors[i].name, b->connectors[i].name) != 0 ||
+            strcmp(a->connectors[i].type, b->connectors[i].type) != 0)
+            return 0;
+    return 1;
+}
+
 static void reload(struct daemon *d)
 {
     pb_notify_reloading();
@@ -150,10 +163,21 @@ static void reload(struct daemon *d)
         return;
     }
     pb_diag_free(&diag);
-    if (cfg->n_connectors != d->first_cfg->n_connectors)
-        pb_warn(MOD, "connectors were added or removed; that takes effect at the next restart");
+    if (!same_connectors(cfg, d->first_cfg)) {
+        /* Messages would be queued for connectors that are not running. */
+        pb_err(MOD, "the new configuration adds, removes or renames connectors, which needs a "
+                    "restart (systemctl restart pulsebot); it was not applied");
+        pb_config_free(cfg);
+        pb_notify_ready("running; the last reload was refused");
+        return;
+    }
+    if (pb_engine_reconfigure(d->engine, cfg) != PB_OK) {
+        pb_err(MOD, "out of memory while applying the new configuration; the running one stays");
+        pb_config_free(cfg);
+        pb_notify_ready("running; the last reload was refused");
+        return;
+    }
     pb_log_set_level(cfg->daemon.log_level);
-    pb_engine_reconfigure(d->engine, cfg);
     if (d->cfg != d->first_cfg)
         pb_config_free(d->cfg);
     d->cfg = cfg;

@@ -11,6 +11,7 @@
  * message only the newest is sent. Failures back off exponentially with jitter, or as long as
  * the platform's Retry-After says; nothing is dropped for being rate limited.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,9 +160,15 @@ static void dispatch_connector(struct pb_engine *e, struct pb_attached *a, int64
     size_t n = 0;
     if (a->down || pb_store_outbox_due(e->store, a->name, now, rows, BATCH, &n) != PB_OK)
         return;
-    size_t handled = 0;
-    for (size_t i = 0; i < n && e->n_in_flight < PB_MAX_IN_FLIGHT; i++)
+    /* Each connector gets its share of the in-flight slots, so one that never confirms
+     * cannot starve the others. */
+    size_t share = PB_MAX_IN_FLIGHT / (e->n_connectors ? e->n_connectors : 1);
+    size_t mine = 0, handled = 0;
+    for (size_t i = 0; i < e->n_in_flight; i++)
+        mine += strcmp(e->in_flight[i].connector, a->name) == 0;
+    for (size_t i = 0; i < n && mine < share && e->n_in_flight < PB_MAX_IN_FLIGHT; i++)
         if (!find_in_flight(e, rows[i].id)) {
+            mine++;
             dispatch_row(e, a, &rows[i], now);
             handled++;
         }
@@ -182,7 +189,14 @@ static void expire_in_flight(struct pb_engine *e, int64_t now)
         }
         pb_warn(MOD, "%s did not confirm message %lld within %d s; it will be sent again",
                 f->connector, (long long)f->id, IN_FLIGHT_TIMEOUT_MS / 1000);
-        pb_store_outbox_retry(e->store, f->id, now, "no confirmation from the connector");
+        struct pb_outbox o = {0};
+        int attempts = 0;
+        if (pb_store_outbox_get(e->store, f->id, &o) == PB_OK) {
+            attempts = o.attempts;
+            pb_outbox_clear(&o);
+        }
+        pb_store_outbox_retry(e->store, f->id, now + backoff_ms(attempts + 1),
+                              "no confirmation from the connector");
         *f = e->in_flight[--e->n_in_flight];
         e->outbox_dirty = 1;
     }
@@ -224,9 +238,13 @@ int64_t pb_outbox_next_due(struct pb_engine *e, int64_t now)
 void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
                     const struct pb_send_result *res)
 {
-    if (!find_in_flight(e, (int64_t)id)) {
-        pb_warn(MOD, "%s confirmed message %llu that was not in flight; ignored", connector,
-                (unsigned long long)id);
+    struct pb_in_flight *f = find_in_flight(e, (int64_t)id);
+    if (!f || strcmp(f->connector, connector) != 0 || !res ||
+        res->size < offsetof(struct pb_send_result, reserved)) {
+        pb_warn(MOD,
+                "%s confirmed message %llu that was not in flight with it, or without a "
+                "result; ignored",
+                connector, (unsigned long long)id);
         return;
     }
     forget_in_flight(e, (int64_t)id);
@@ -238,9 +256,8 @@ void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
     const char *error = res->error ? res->error : "no reason given";
     switch (res->outcome) {
     case PB_SEND_DONE:
-        pb_crash_point(o.kind == PB_OUTBOX_SEND && o.target_kind == PB_TARGET_CHANNEL
-                           ? "alert-sent-unconfirmed"
-                           : "");
+        if (o.kind == PB_OUTBOX_SEND && o.target_kind == PB_TARGET_CHANNEL)
+            pb_crash_point("alert-sent-unconfirmed");
         /* One commit for the confirmation and the delivery it starts. */
         if (pb_store_begin(e->store) == PB_OK) {
             pb_store_outbox_done(e->store, o.id, res->message_ref ? res->message_ref : "", now);

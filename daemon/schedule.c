@@ -25,7 +25,10 @@ static int ask_person(void *arg, const struct pb_cfg_person *p)
 {
     struct round_ctx *c = arg;
     /* One open survey per person and survey: a pulse nobody answered is not asked twice. */
-    if (pb_store_delivery_has_open(c->e->store, c->survey->id, p->id)) {
+    int open = pb_store_delivery_has_open(c->e->store, c->survey->id, p->id);
+    if (open < 0)
+        return c->rc = open; /* the round fails whole and is tried again */
+    if (open) {
         c->skipped++;
         return 0;
     }
@@ -77,6 +80,7 @@ static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, in
         pb_store_rollback(e->store);
         pb_err(MOD, "schedule %s round %lld could not be committed; it will be tried again",
                sch->id, (long long)round);
+        pb_engine_hold(e);
         return;
     }
     pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu", sch->id, (long long)round,

@@ -72,6 +72,9 @@ int pb_store_delivery_get(struct pb_store *s, int64_t id, struct pb_delivery *ou
 /* Moves a delivery from state `from` to d's state/step/step_outbox_id/sent_ms/finished_ms. */
 int pb_store_delivery_update(struct pb_store *s, const struct pb_delivery *d,
                              enum pb_delivery_state from);
+/* Removes who a finished delivery was for (anonymous surveys): afterwards nothing in the
+ * store links its answers to a person. */
+int pb_store_delivery_forget_person(struct pb_store *s, int64_t id);
 /* The person's delivery on that connector that is waiting for a text answer, newest first. */
 int pb_store_delivery_open_for(struct pb_store *s, const char *connector, const char *address,
                                struct pb_delivery *out);
@@ -164,7 +167,7 @@ struct pb_outbox {
     enum pb_outbox_state state;
     int attempts;
     int64_t next_attempt_ms;
-    char message_ref[128]; /* DONE send: the platform's reference */
+    char message_ref[256]; /* DONE send: the platform's reference */
     char error[256];
     int64_t created_ms, done_ms;
 };
@@ -183,6 +186,7 @@ int pb_store_outbox_next_due(struct pb_store *s, const char *connector, int64_t 
  * PB_ERR_UNKNOWN when none. */
 int pb_store_outbox_next_after(struct pb_store *s, const char *connector, int64_t now_ms,
                                int64_t *ms);
+/* Settles a row as sent, keeping its reference and dropping its content. */
 int pb_store_outbox_done(struct pb_store *s, int64_t id, const char *message_ref, int64_t now_ms);
 int pb_store_outbox_retry(struct pb_store *s, int64_t id, int64_t next_attempt_ms,
                           const char *error);

@@ -229,3 +229,17 @@ int pb_store_delivery_by_outbox(struct pb_store *s, int64_t outbox_id, struct pb
     sqlite3_bind_int64(st, 1, outbox_id);
     return fetch_one(s, st, out, "delivery by_outbox");
 }
+
+int pb_store_delivery_forget_person(struct pb_store *s, int64_t id)
+{
+    sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_DELIVERY_FORGET,
+                                     "UPDATE deliveries SET person = '', address = ''"
+                                     " WHERE id = ?1 AND state IN (3, 4)");
+    if (!st)
+        return PB_ERR_STORE;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = pb_store_run(s, st, "delivery forget person");
+    if (rc == PB_OK && pb_store_changes(s) != 1)
+        return PB_ERR_UNKNOWN;
+    return rc;
+}

@@ -182,11 +182,13 @@ static int settle(struct pb_store *s, sqlite3_stmt *st, int64_t id, const char *
     return rc == SQLITE_ROW ? PB_ERR_DONE : PB_ERR_UNKNOWN;
 }
 
+/* A sent message's content is not kept: only its reference is needed (for updates), and the
+ * content carries tokens that would tie an anonymous answer back to its recipient. */
 int pb_store_outbox_done(struct pb_store *s, int64_t id, const char *message_ref, int64_t now_ms)
 {
     sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_OUTBOX_DONE,
                                      "UPDATE outbox SET state = 1, attempts = attempts + 1,"
-                                     " message_ref = ?1, done_ms = ?2, error = ''"
+                                     " message_ref = ?1, done_ms = ?2, error = '', payload = ''"
                                      " WHERE id = ?3 AND state = 0");
     if (!st)
         return PB_ERR_STORE;

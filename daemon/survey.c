@@ -172,7 +172,10 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     pb_copy(a.team, sizeof a.team, p && p->team ? p->team : "");
 
     char note[600];
-    describe_answer(q, &a, note, sizeof note);
+    if (s->anonymous) /* the note sits in the outbox beside the recipient's handle */
+        snprintf(note, sizeof note, "Your answer was recorded.");
+    else
+        describe_answer(q, &a, note, sizeof note);
     enum pb_delivery_state from = d->state;
     int rc = pb_store_begin(e->store);
     if (rc != PB_OK)
@@ -201,6 +204,8 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
         rc = pb_store_delivery_update(e->store, d, from);
     if (rc == PB_OK)
         rc = pb_route_answer(e, d, s, q, &a);
+    if (rc == PB_OK && s->anonymous && d->state == PB_DELIVERY_COMPLETED)
+        rc = pb_store_delivery_forget_person(e->store, d->id);
     if (rc == PB_OK)
         rc = pb_store_commit(e->store);
     if (rc != PB_OK) {
@@ -363,11 +368,14 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now)
             rc = close_question(e, d, s, "This survey has closed.");
         if (rc == PB_OK)
             rc = pb_store_delivery_update(e->store, d, from);
+        if (rc == PB_OK && s && s->anonymous)
+            rc = pb_store_delivery_forget_person(e->store, d->id);
         if (rc == PB_OK)
             rc = pb_store_commit(e->store);
         if (rc != PB_OK) {
             pb_store_rollback(e->store);
             pb_err(MOD, "delivery %lld could not be closed; will try again", (long long)d->id);
+            pb_engine_hold(e);
             return;
         }
         pb_metrics_add("deliveries_expired", 1);

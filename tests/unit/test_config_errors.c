@@ -66,7 +66,7 @@ static const struct bad bad_configs[] = {
                             "letters, digits and '_' (at most 32), got \"../evil\""},
     {"id_bad.conf",
      "3: team \"customer support\": id: expected an id of letters, digits, '_', '-' and '.' (at "
-     "most 64, starting with a letter or digit), got \"customer support\""},
+     "most 63, starting with a letter or digit), got \"customer support\""},
     {"missing_required.conf", "3: person #1: missing required key \"id\""},
     {"timezone.conf", "3: person \"alice\": timezone: expected an IANA time zone name such as "
                       "\"Europe/Oslo\" (see /usr/share/zoneinfo), got \"Mars/Olympus\""},

@@ -412,6 +412,22 @@ static void test_anonymous_answer_has_no_name_and_no_alert(void **state)
     assert_string_equal(a.team, "support");
     pb_answer_clear(&a);
     assert_int_equal(pb_store_alert_count(f->store), 0);
+    /* Once answered, the delivery no longer says whose it was, and nothing the store keeps of
+     * the messages pairs the score with the recipient. */
+    assert_int_equal(pb_store_delivery_get(f->store, 1, &d), PB_OK);
+    assert_string_equal(d.person, "");
+    assert_string_equal(d.address, "");
+    advance(f, 0);
+    struct sent *closed = NULL;
+    for (size_t i = 0; i < f->n_sent; i++)
+        if (f->sent[i].update)
+            closed = &f->sent[i];
+    assert_non_null(closed);
+    assert_string_equal(closed->note, "Your answer was recorded.");
+    struct pb_outbox o;
+    assert_int_equal(pb_store_outbox_get(f->store, (int64_t)closed->id, &o), PB_OK);
+    assert_string_equal(o.payload, ""); /* sent: the content is not kept */
+    pb_outbox_clear(&o);
 }
 
 static void test_outbox_order_and_retry(void **state)
