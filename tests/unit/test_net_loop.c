@@ -82,7 +82,7 @@ static void test_timer_rearm_and_cancel(void **state)
     pb_loop_timer_cancel(tc);
     assert_false(pb_loop_timer_armed(tc));
     pb_loop_timer_arm(tm, 5);
-    pb_loop_timer_arm(tm, 60); /* moves it after the stopper */
+    pb_loop_timer_arm(tm, 2000); /* moves it well after the stopper, even on a busy machine */
     pb_loop_timer_arm(ts, 20);
     assert_int_equal(run_loop_for(loop, 5000), 0);
     assert_int_equal(o.n, 1);
