@@ -67,6 +67,8 @@ int pb_survey_choice(struct pb_engine *e, const char *connector, const struct pb
 int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_event *ev,
                    char *reply, size_t reply_len);
 void pb_survey_expire_due(struct pb_engine *e, int64_t now);
+/* A new wave closes the person's unfinished delivery of the survey, as expired. */
+int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person);
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id);
 
 /* route.c: called inside the answer's transaction */

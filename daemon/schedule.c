@@ -1,5 +1,6 @@
 /*
- * Repeating schedules: a schedule asks its audience its survey once per interval. When a
+ * Repeating schedules: a schedule asks its audience its survey once per interval; a person
+ * whose last delivery is still open has it closed and gets the new one. When a
  * schedule is first seen its first round is set `first` from now; each round is committed in
  * one transaction with every delivery it creates, so a crash mid-round repeats the round and
  * never half of it. Rounds missed while the daemon was down are not caught up one by one: the
@@ -24,15 +25,11 @@ struct round_ctx {
 static int ask_person(void *arg, const struct pb_cfg_person *p)
 {
     struct round_ctx *c = arg;
-    /* One open survey per person and survey: a pulse nobody answered is not asked twice. */
-    int open = pb_store_delivery_has_open(c->e->store, c->survey->id, p->id);
-    if (open < 0)
-        return c->rc = open; /* the round fails whole and is tried again */
-    if (open) {
-        c->skipped++;
-        return 0;
-    }
-    int rc = pb_survey_start(c->e, c->survey, p, c->sch->id, c->round);
+    /* One open delivery per person and survey: the new wave replaces an unanswered one. */
+    int rc = pb_survey_supersede(c->e, c->survey->id, p->id);
+    if (rc != PB_OK)
+        return c->rc = rc; /* the round fails whole and is tried again */
+    rc = pb_survey_start(c->e, c->survey, p, c->sch->id, c->round);
     if (rc == PB_OK)
         c->asked++;
     else if (rc == PB_ERR_UNKNOWN)

@@ -78,6 +78,9 @@ int pb_store_delivery_forget_person(struct pb_store *s, int64_t id);
 /* The person's delivery on that connector that is waiting for a text answer, newest first. */
 int pb_store_delivery_open_for(struct pb_store *s, const char *connector, const char *address,
                                struct pb_delivery *out);
+/* The person's unfinished delivery of this survey, the newest; PB_ERR_UNKNOWN when none. */
+int pb_store_delivery_open_of(struct pb_store *s, const char *survey, const char *person,
+                              struct pb_delivery *out);
 /* Whether the person already has an unfinished delivery of this survey: 1, 0 or an error. */
 int pb_store_delivery_has_open(struct pb_store *s, const char *survey, const char *person);
 /* Unfinished deliveries whose expires_ms <= now, oldest first, at most `limit`. */

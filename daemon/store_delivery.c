@@ -185,6 +185,22 @@ int pb_store_delivery_has_open(struct pb_store *s, const char *survey, const cha
     return rc == SQLITE_ROW;
 }
 
+int pb_store_delivery_open_of(struct pb_store *s, const char *survey, const char *person,
+                              struct pb_delivery *out)
+{
+    if (!survey || !person || !out)
+        return PB_ERR_INVALID;
+    sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_DELIVERY_OPEN_OF,
+                                     "SELECT " COLS " FROM deliveries"
+                                     " WHERE survey = ?1 AND person = ?2 AND state < 3"
+                                     " ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return PB_ERR_STORE;
+    pb_store_bind_str(st, 1, survey);
+    pb_store_bind_str(st, 2, person);
+    return fetch_one(s, st, out, "delivery open_of");
+}
+
 int pb_store_delivery_expired(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
                               size_t limit, size_t *n_out)
 {

@@ -351,6 +351,31 @@ int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_e
     return rc;
 }
 
+/* Ends an unfinished delivery as expired, closing its pending question with `note`, in one
+ * transaction (nested in the caller's, if any). */
+static int close_delivery(struct pb_engine *e, struct pb_delivery *d, const char *note, int64_t now)
+{
+    const struct pb_cfg_survey *s = pb_config_survey(e->cfg, d->survey);
+    enum pb_delivery_state from = d->state;
+    d->state = PB_DELIVERY_EXPIRED;
+    d->finished_ms = now;
+    int rc = pb_store_begin(e->store);
+    if (rc == PB_OK && s)
+        rc = close_question(e, d, s, note);
+    if (rc == PB_OK)
+        rc = pb_store_delivery_update(e->store, d, from);
+    if (rc == PB_OK && s && s->anonymous)
+        rc = pb_store_delivery_forget_person(e->store, d->id);
+    if (rc == PB_OK)
+        rc = pb_store_commit(e->store);
+    if (rc != PB_OK) {
+        pb_store_rollback(e->store);
+        return rc;
+    }
+    pb_metrics_add("deliveries_expired", 1);
+    return PB_OK;
+}
+
 void pb_survey_expire_due(struct pb_engine *e, int64_t now)
 {
     struct pb_delivery due[32];
@@ -358,32 +383,30 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now)
     if (pb_store_delivery_expired(e->store, now, due, 32, &n) != PB_OK)
         return;
     for (size_t i = 0; i < n; i++) {
-        struct pb_delivery *d = &due[i];
-        const struct pb_cfg_survey *s = pb_config_survey(e->cfg, d->survey);
-        enum pb_delivery_state from = d->state;
-        d->state = PB_DELIVERY_EXPIRED;
-        d->finished_ms = now;
-        int rc = pb_store_begin(e->store);
-        if (rc == PB_OK && s)
-            rc = close_question(e, d, s, "This survey has closed.");
-        if (rc == PB_OK)
-            rc = pb_store_delivery_update(e->store, d, from);
-        if (rc == PB_OK && s && s->anonymous)
-            rc = pb_store_delivery_forget_person(e->store, d->id);
-        if (rc == PB_OK)
-            rc = pb_store_commit(e->store);
-        if (rc != PB_OK) {
-            pb_store_rollback(e->store);
-            pb_err(MOD, "delivery %lld could not be closed; will try again", (long long)d->id);
+        if (close_delivery(e, &due[i], "This survey has closed.", now) != PB_OK) {
+            pb_err(MOD, "delivery %lld could not be closed; will try again", (long long)due[i].id);
             pb_engine_hold(e);
             return;
         }
-        pb_metrics_add("deliveries_expired", 1);
-        pb_info(MOD, "delivery %lld of %s expired without a complete answer", (long long)d->id,
-                d->survey);
+        pb_info(MOD, "delivery %lld of %s expired without a complete answer", (long long)due[i].id,
+                due[i].survey);
     }
     if (n == 32)
         pb_engine_wake(e); /* more may be due */
+}
+
+int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person)
+{
+    struct pb_delivery d;
+    int rc = pb_store_delivery_open_of(e->store, survey, person, &d);
+    if (rc == PB_ERR_UNKNOWN)
+        return PB_OK;
+    if (rc == PB_OK)
+        rc = close_delivery(e, &d, "This survey was replaced by a newer one.", pb_now_ms());
+    if (rc == PB_OK)
+        pb_info(MOD, "delivery %lld of %s was still open and is replaced by a new one",
+                (long long)d.id, survey);
+    return rc;
 }
 
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id)

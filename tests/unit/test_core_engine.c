@@ -488,6 +488,37 @@ static void test_restart_resends_pending_once(void **state)
     assert_int_equal(pb_store_outbox_pending(f->store), 0);
 }
 
+static void test_new_wave_replaces_an_open_delivery(void **state)
+{
+    struct fixture *f = *state;
+    /* The next wave comes while alice's first delivery is still open. */
+    ask_round(f);
+    struct pb_delivery d;
+    assert_int_equal(pb_store_delivery_open_for(f->store, "web", "alice", &d), PB_OK);
+    int64_t first = d.id;
+    /* What a round does for each person: the open delivery is closed, a new one starts. */
+    assert_int_equal(pb_store_begin(f->store), PB_OK);
+    assert_int_equal(pb_survey_supersede(f->engine, "pulse", "alice"), PB_OK);
+    assert_int_equal(pb_survey_start(f->engine, pb_config_survey(f->cfg, "pulse"),
+                                     pb_config_person(f->cfg, "alice"), "weekly", 2),
+                     PB_OK);
+    assert_int_equal(pb_store_commit(f->store), PB_OK);
+    advance(f, 0);
+    assert_int_equal(pb_store_delivery_get(f->store, first, &d), PB_OK);
+    assert_int_equal(d.state, PB_DELIVERY_EXPIRED);
+    int replaced = 0;
+    for (size_t i = 0; i < f->n_sent; i++)
+        replaced += f->sent[i].update &&
+                    strcmp(f->sent[i].note, "This survey was replaced by a newer one.") == 0;
+    assert_int_equal(replaced, 1);
+    assert_int_equal(pb_store_delivery_open_for(f->store, "web", "alice", &d), PB_OK);
+    assert_true(d.id > first);
+    /* The old question's buttons no longer count. */
+    char reply[256];
+    assert_int_equal(event(f, PB_EVENT_CHOICE, "alice", f->sent[0].tokens[0], NULL, reply, 256),
+                     PB_ERR_EXPIRED);
+}
+
 /* A second connector that can look people up by email, answering later. */
 struct lookup_conn {
     uint64_t requests[8];
@@ -569,6 +600,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_order_and_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_resends_pending_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handles_found_by_email_are_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_wave_replaces_an_open_delivery, setup, teardown),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
