@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "notify.h"
 #include "plugin.h"
+#include "roster.h"
 #include "store.h"
 #include "token.h"
 
@@ -89,6 +90,46 @@ static int load_config(const char *path, struct pb_config **out, struct pb_diag 
     return pb_config_load_with(path, module_options, NULL, out, diag);
 }
 
+static int count_person(void *arg, const struct pb_cfg_person *p)
+{
+    (void)p;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+static void format_duration(int64_t ms, char *out, size_t len)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{604800000, "w"}, {86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms >= units[i].ms && ms % units[i].ms == 0) {
+            snprintf(out, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    snprintf(out, len, "%lldms", (long long)ms);
+}
+
+/* What each schedule will do: who it reaches and how often. */
+static void print_schedules(const struct pb_config *cfg)
+{
+    struct pb_roster *roster;
+    if (pb_roster_build(cfg, &roster) != PB_OK)
+        return;
+    for (size_t i = 0; i < cfg->n_schedules; i++) {
+        const struct pb_cfg_schedule *sch = &cfg->schedules[i];
+        size_t n = 0;
+        char every[32], first[32];
+        pb_roster_audience(roster, &sch->audience, count_person, &n);
+        format_duration(sch->every_ms, every, sizeof every);
+        format_duration(sch->first_ms, first, sizeof first);
+        printf("schedule %s: survey %s to %zu %s, first %s after it is new, then every %s\n",
+               sch->id, sch->survey, n, n == 1 ? "person" : "people", first, every);
+    }
+    pb_roster_free(roster);
+}
+
 static int check_config(const char *path)
 {
     struct pb_diag diag = {0};
@@ -96,8 +137,10 @@ static int check_config(const char *path)
     int rc = load_config(path, &cfg, &diag);
     print_diag(&diag);
     pb_diag_free(&diag);
-    if (rc == 0)
+    if (rc == 0) {
         printf("%s: configuration is valid\n", path);
+        print_schedules(cfg);
+    }
     pb_config_free(cfg);
     pb_module_unload_all();
     return rc == 0 ? 0 : 1;

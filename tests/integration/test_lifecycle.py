@@ -103,6 +103,8 @@ async def test_check_config_reports_file_line():
     from pbtest import BASE_CONFIG
     rc, out, path = check_config(BASE_CONFIG)
     check(rc == 0, f"the base config is valid: {out}")
+    check("schedule weekly: survey weekly-pulse to 2 people, first 1s after it is new, then "
+          "every 1w" in out, f"the schedule's preview: {out}")
     broken = (BASE_CONFIG.replace("max_message = 4096;", "max_mesage = 4096;")
               .replace('alert = "support-leads";', 'alert = "nobody";'))
     rc, out, path = check_config(broken)
