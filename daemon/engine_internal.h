@@ -60,8 +60,10 @@ struct pb_engine {
 };
 
 /* survey.c */
+/* Asks a person a survey; its window runs from `opened_ms` (0: now). */
 int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
-                    const struct pb_cfg_person *p, const char *schedule, int64_t round);
+                    const struct pb_cfg_person *p, const char *schedule, int64_t round,
+                    int64_t opened_ms);
 int pb_survey_choice(struct pb_engine *e, const char *connector, const struct pb_event *ev,
                      const struct pb_token *t, char *reply, size_t reply_len);
 int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_event *ev,

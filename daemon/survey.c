@@ -91,7 +91,8 @@ static int close_question(struct pb_engine *e, const struct pb_delivery *d,
 }
 
 int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
-                    const struct pb_cfg_person *p, const char *schedule, int64_t round)
+                    const struct pb_cfg_person *p, const char *schedule, int64_t round,
+                    int64_t opened_ms)
 {
     const char *handle = NULL;
     const struct pb_cfg_connector *c = pb_roster_reach(e->roster, p, &handle);
@@ -104,7 +105,7 @@ int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
     }
     int64_t now = pb_now_ms();
     struct pb_delivery d = {.round = round, .state = PB_DELIVERY_PENDING, .created_ms = now};
-    d.expires_ms = now + s->window_ms;
+    d.expires_ms = (opened_ms ? opened_ms : now) + s->window_ms;
     pb_copy(d.survey, sizeof d.survey, s->id);
     pb_copy(d.schedule, sizeof d.schedule, schedule ? schedule : "");
     pb_copy(d.person, sizeof d.person, p->id);

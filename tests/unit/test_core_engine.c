@@ -397,7 +397,7 @@ static void test_anonymous_answer_has_no_name_and_no_alert(void **state)
 {
     struct fixture *f = *state;
     const struct pb_cfg_survey *s = pb_config_survey(f->cfg, "anon");
-    assert_int_equal(pb_survey_start(f->engine, s, pb_config_person(f->cfg, "alice"), NULL, 0),
+    assert_int_equal(pb_survey_start(f->engine, s, pb_config_person(f->cfg, "alice"), NULL, 0, 0),
                      PB_OK);
     advance(f, 0);
     char reply[256];
@@ -500,7 +500,7 @@ static void test_new_wave_replaces_an_open_delivery(void **state)
     assert_int_equal(pb_store_begin(f->store), PB_OK);
     assert_int_equal(pb_survey_supersede(f->engine, "pulse", "alice"), PB_OK);
     assert_int_equal(pb_survey_start(f->engine, pb_config_survey(f->cfg, "pulse"),
-                                     pb_config_person(f->cfg, "alice"), "weekly", 2),
+                                     pb_config_person(f->cfg, "alice"), "weekly", 2, 0),
                      PB_OK);
     assert_int_equal(pb_store_commit(f->store), PB_OK);
     advance(f, 0);
@@ -517,6 +517,48 @@ static void test_new_wave_replaces_an_open_delivery(void **state)
     char reply[256];
     assert_int_equal(event(f, PB_EVENT_CHOICE, "alice", f->sent[0].tokens[0], NULL, reply, 256),
                      PB_ERR_EXPIRED);
+}
+
+static size_t questions_sent(const struct fixture *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_sent; i++)
+        n += !f->sent[i].update && f->sent[i].n_buttons == 5;
+    return n;
+}
+
+static void test_catch_up_after_downtime(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t day = 24LL * 3600 * 1000;
+    ask_round(f);
+    int64_t round1 = f->clock.now;
+    /* Down for a week and two hours: round 2 fell due two hours ago, inside its one-day
+     * window, so it is sent late, and its window still ends a day after it was due. */
+    f->clock.now += 7 * day + 2 * 3600 * 1000;
+    advance(f, 0);
+    assert_int_equal(questions_sent(f), 4);
+    struct pb_delivery d;
+    assert_int_equal(pb_store_delivery_open_for(f->store, "web", "alice", &d), PB_OK);
+    assert_int_equal(d.expires_ms, round1 + 7 * day + day);
+    /* Down for nine days: round 3 fell due two days ago, past its window: nobody is asked,
+     * and round 4 keeps the weekly cadence. */
+    f->clock.now += 9 * day;
+    advance(f, 0);
+    assert_int_equal(questions_sent(f), 4);
+    assert_int_equal(pb_engine_next_due(f->engine), round1 + 21 * day);
+    int64_t round = 0, last = 0;
+    assert_int_equal(pb_store_schedule_get(f->store, "weekly", &round, &last), PB_OK);
+    assert_int_equal(round, 3);
+    assert_int_equal(last, round1 + 14 * day);
+    /* Down for five weeks: rounds 4 to 8 are missed, and round 9, due twelve hours ago, is
+     * still open: one question each, not a burst of six. */
+    f->clock.now = round1 + 56 * day + 12 * 3600 * 1000;
+    advance(f, 0);
+    assert_int_equal(questions_sent(f), 6);
+    assert_int_equal(pb_store_schedule_get(f->store, "weekly", &round, &last), PB_OK);
+    assert_int_equal(round, 9);
+    assert_int_equal(last, round1 + 56 * day);
 }
 
 /* A second connector that can look people up by email, answering later. */
@@ -601,6 +643,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_resends_pending_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handles_found_by_email_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_wave_replaces_an_open_delivery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up_after_downtime, setup, teardown),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
