@@ -9,11 +9,15 @@
  * host with a blocking getaddrinfo(). Fine for a handful of connectors; if it ever matters,
  * resolve first and pass a numeric address with the real name kept for TLS.
  *
+ * Message reassembly, the send queue and the close that follows it are ws_client_io.c's
+ * (net_internal.h), shared with the server's websockets.
+ *
  * lws callbacks relied on: LWS_CALLBACK_CLIENT_CONNECTION_ERROR, LWS_CALLBACK_CLIENT_ESTABLISHED,
- * LWS_CALLBACK_CLIENT_RECEIVE (with lws_is_final_fragment; it never returns -1, see fail_rx),
- * LWS_CALLBACK_CLIENT_WRITEABLE (returns -1 after lws_close_reason to close politely),
- * LWS_CALLBACK_WS_PEER_INITIATED_CLOSE, LWS_CALLBACK_CLIENT_CLOSED, and LWS_CALLBACK_WSI_DESTROY
- * as the safety net for a wsi that dies in a state where lws reports neither of the others.
+ * LWS_CALLBACK_CLIENT_RECEIVE (with lws_is_final_fragment; it never returns -1, see fail_rx in
+ * ws_client_io.c), LWS_CALLBACK_CLIENT_WRITEABLE (returns -1 after lws_close_reason to close
+ * politely), LWS_CALLBACK_WS_PEER_INITIATED_CLOSE, LWS_CALLBACK_CLIENT_CLOSED, and
+ * LWS_CALLBACK_WSI_DESTROY as the safety net for a wsi that dies in a state where lws reports
+ * neither of the others.
  */
 #include "ws_client.h"
 
@@ -25,17 +29,11 @@
 
 #include "log.h"
 #include "loop.h"
+#include "net_internal.h"
 
 #define MAX_MESSAGE (1024u * 1024) /* larger incoming messages close the link with 1009 */
-#define MAX_QUEUED  (16u * 1024 * 1024)
 
 enum ws_state { WS_CONNECTING, WS_OPEN, WS_DONE };
-
-struct msg {
-    struct msg *next;
-    size_t len;
-    unsigned char buf[]; /* LWS_PRE bytes of headroom, then the payload */
-};
 
 struct pb_ws {
     struct pb_loop *loop;
@@ -44,11 +42,9 @@ struct pb_ws {
     void *arg;
     enum ws_state state;
     int in_connect;
-    /* set by pb_ws_client_close or by us (1009): what on_close reports */
-    int local_close;
-    int discard; /* closing because of what came in: drop the rest, send nothing more */
-    int local_code;
-    char local_reason[124];
+    /* messages both ways; its close (pb_ws_client_close, or ours: 1009) is what on_close
+     * reports */
+    struct pb_ws_io io;
     /* from the peer's close frame */
     int remote_close;
     int remote_code;
@@ -57,11 +53,6 @@ struct pb_ws {
     int end_code;
     char end_reason[124];
     lws_sorted_usec_list_t later;
-    char *rx;
-    size_t rx_len, rx_cap;
-    int in_msg;
-    struct msg *q_head, *q_tail;
-    size_t queued;
     char *url;
     char *path;
     int held;
@@ -72,13 +63,7 @@ static void ws_free(struct pb_ws *ws)
     lws_sul_cancel(&ws->later);
     if (ws->held)
         pb_loop_release(ws->loop);
-    struct msg *m = ws->q_head;
-    while (m) {
-        struct msg *n = m->next;
-        free(m);
-        m = n;
-    }
-    free(ws->rx);
+    pb_ws_io_free(&ws->io);
     free(ws->url);
     free(ws->path);
     free(ws);
@@ -118,10 +103,10 @@ static void ws_end(struct pb_ws *ws, struct lws *wsi, int code, const char *reas
     if (wsi)
         lws_set_wsi_user(wsi, NULL); /* later callbacks of this wsi find no pb_ws */
     ws->wsi = NULL;
-    if (ws->local_close) {
-        ws->end_code = ws->local_code;
-        copy_reason(ws->end_reason, sizeof ws->end_reason, ws->local_reason,
-                    strlen(ws->local_reason));
+    if (ws->io.closing) {
+        ws->end_code = ws->io.close_code;
+        copy_reason(ws->end_reason, sizeof ws->end_reason, ws->io.close_reason,
+                    strlen(ws->io.close_reason));
     } else {
         ws->end_code = code;
         copy_reason(ws->end_reason, sizeof ws->end_reason, reason, rlen);
@@ -132,79 +117,10 @@ static void ws_end(struct pb_ws *ws, struct lws *wsi, int code, const char *reas
         deliver_end(ws);
 }
 
-/* Closing because of what came in: never by returning -1 from CLIENT_RECEIVE. lws 4.1's client
- * parser then skips resetting its rx buffer position, and the rest of the frame, still arriving
- * while lws waits for the close ack, is written past the end of that buffer (valgrind caught
- * it with a 2 MB frame). The rest of the message is dropped here and the close frame goes out
- * from CLIENT_WRITEABLE instead. */
-static int fail_rx(struct pb_ws *ws, struct lws *wsi, int code, const char *why)
-{
-    ws->discard = 1;
-    ws->local_close = 1;
-    ws->local_code = code;
-    copy_reason(ws->local_reason, sizeof ws->local_reason, why, strlen(why));
-    free(ws->rx);
-    ws->rx = NULL;
-    ws->rx_len = ws->rx_cap = 0;
-    lws_callback_on_writable(wsi);
-    return 0;
-}
-
 static int on_receive(struct pb_ws *ws, struct lws *wsi, const void *in, size_t len)
 {
-    if (ws->discard)
-        return 0;
-    if (!ws->in_msg) {
-        ws->in_msg = 1;
-        ws->rx_len = 0;
-    }
-    if (len > MAX_MESSAGE - ws->rx_len)
-        return fail_rx(ws, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
-    if (ws->rx_len + len + 1 > ws->rx_cap) {
-        size_t cap = ws->rx_cap ? ws->rx_cap : 4096;
-        while (cap < ws->rx_len + len + 1)
-            cap *= 2;
-        char *p = realloc(ws->rx, cap);
-        if (!p)
-            return fail_rx(ws, wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-        ws->rx = p;
-        ws->rx_cap = cap;
-    }
-    if (len)
-        memcpy(ws->rx + ws->rx_len, in, len);
-    ws->rx_len += len;
-    ws->rx[ws->rx_len] = '\0';
-    if (!lws_is_final_fragment(wsi))
-        return 0;
-    ws->in_msg = 0;
-    if (ws->ops.on_message)
-        ws->ops.on_message(ws->arg, ws, ws->rx, ws->rx_len);
-    return 0;
-}
-
-static int on_writeable(struct pb_ws *ws, struct lws *wsi)
-{
-    struct msg *m = ws->discard ? NULL : ws->q_head;
-    if (m) {
-        ws->q_head = m->next;
-        if (!ws->q_head)
-            ws->q_tail = NULL;
-        ws->queued -= m->len;
-        /* lws keeps what the socket did not take and sends it before the next WRITEABLE */
-        int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-        int short_write = n < (int)m->len;
-        free(m);
-        if (short_write)
-            return -1;
-        if (ws->q_head || ws->local_close)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (ws->local_close) {
-        lws_close_reason(wsi, (enum lws_close_status)ws->local_code,
-                         (unsigned char *)ws->local_reason, strlen(ws->local_reason));
-        return -1; /* lws sends the close frame and waits for the peer's */
-    }
+    if (pb_ws_io_receive(&ws->io, wsi, in, len, MAX_MESSAGE) == 1 && ws->ops.on_message)
+        ws->ops.on_message(ws->arg, ws, ws->io.rx, ws->io.rx_len);
     return 0;
 }
 
@@ -222,13 +138,13 @@ static int lws_handler(struct lws *wsi, int reason, void *user, void *in, size_t
         ws->state = WS_OPEN;
         if (ws->ops.on_open)
             ws->ops.on_open(ws->arg, ws);
-        if (ws->state == WS_OPEN && (ws->q_head || ws->local_close))
+        if (ws->state == WS_OPEN && pb_ws_io_pending(&ws->io))
             lws_callback_on_writable(wsi);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         return on_receive(ws, wsi, in, len);
     case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return on_writeable(ws, wsi);
+        return pb_ws_io_writeable(&ws->io, wsi);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
         const unsigned char *p = in;
         ws->remote_close = 1;
@@ -332,35 +248,19 @@ int pb_ws_client_send(pb_ws *ws, const char *data, size_t len)
 {
     if (!ws || (!data && len))
         return PB_ERR_INVALID;
-    if (ws->state != WS_OPEN || ws->local_close || !ws->wsi)
+    if (ws->state != WS_OPEN || ws->io.closing || !ws->wsi)
         return PB_ERR;
-    if (len > MAX_QUEUED - ws->queued)
-        return PB_ERR_BUSY;
-    struct msg *m = malloc(sizeof *m + LWS_PRE + len);
-    if (!m)
-        return PB_ERR_NOMEM;
-    m->next = NULL;
-    m->len = len;
-    if (len)
-        memcpy(m->buf + LWS_PRE, data, len);
-    if (ws->q_tail)
-        ws->q_tail->next = m;
-    else
-        ws->q_head = m;
-    ws->q_tail = m;
-    ws->queued += len;
-    lws_callback_on_writable(ws->wsi);
-    return 0;
+    int rc = pb_ws_io_queue(&ws->io, data, len);
+    if (rc == 0)
+        lws_callback_on_writable(ws->wsi);
+    return rc;
 }
 
 void pb_ws_client_close(pb_ws *ws, int code, const char *reason)
 {
-    if (!ws || ws->state == WS_DONE || ws->local_close)
+    if (!ws || ws->state == WS_DONE || ws->io.closing)
         return;
-    ws->local_close = 1;
-    ws->local_code = code >= 1000 && code <= 4999 ? code : LWS_CLOSE_STATUS_NORMAL;
-    copy_reason(ws->local_reason, sizeof ws->local_reason, reason ? reason : "",
-                reason ? strlen(reason) : 0);
+    pb_ws_io_close(&ws->io, code, reason);
     if (ws->state == WS_OPEN && ws->wsi) {
         lws_callback_on_writable(ws->wsi); /* queued messages go first, then the close */
         return;
