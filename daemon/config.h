@@ -57,6 +57,7 @@ struct pb_cfg_team {
     const char *name;
     const char *parent;            /* or NULL */
     const char *manager;           /* a person id, or NULL */
+    const char *on_call;           /* a person id, or NULL */
     struct pb_cfg_channel channel; /* connector NULL when the team has no channel */
     int line;
 };
@@ -132,14 +133,58 @@ struct pb_cfg_schedule {
     int line;
 };
 
+/* Named score ranges a rule may use instead of min_score/max_score. */
+enum pb_score_category {
+    PB_CATEGORY_ANY = 0,
+    PB_CATEGORY_NPS_DETRACTOR,     /* 0 to 6 */
+    PB_CATEGORY_NPS_PASSIVE,       /* 7 to 8 */
+    PB_CATEGORY_NPS_PROMOTER,      /* 9 to 10 */
+    PB_CATEGORY_CSAT_DISSATISFIED, /* 1 to 2 */
+};
+
+/* Whom an alert is for, shown on it as "For: <name>". */
+enum pb_mention { PB_MENTION_NONE = 0, PB_MENTION_ON_CALL = 1, PB_MENTION_MANAGER = 2 };
+
 struct pb_cfg_route {
     const char *id;
     const char *survey;       /* or NULL: any survey */
+    int kind;                 /* enum pb_survey_kind, or 0: any kind */
     const char *team;         /* or NULL: any team; otherwise that team and its sub-teams */
     int min_score, max_score; /* inclusive; a rule matches only scored answers */
-    const char *alert_team;   /* whose channel gets the alert */
-    int cont;                 /* also try the rules after this one */
+    int category;             /* enum pb_score_category; sets min_score/max_score */
+    const char **words;       /* any of these whole words in the comment (case-insensitive) */
+    size_t n_words;
+    const char *alert_team;        /* the team that owns the alert */
+    struct pb_cfg_channel channel; /* connector NULL: the owning team's channel */
+    int mention;                   /* enum pb_mention */
+    int64_t ack_sla_ms;            /* 0: none */
+    int64_t resolve_sla_ms;        /* 0: none */
+    int cont;                      /* also try the rules after this one */
     int line;
+};
+
+enum pb_escalate_to {
+    PB_ESCALATE_REMINDER = 1, /* a reminder in the alert's channel */
+    PB_ESCALATE_MANAGER = 2,  /* the owning team's manager, by direct message */
+    PB_ESCALATE_CHANNEL = 3,  /* the escalation channel */
+};
+
+/* One escalation level: fires `after_ms` after the acknowledge SLA ran out. */
+struct pb_cfg_escalation {
+    int to; /* enum pb_escalate_to */
+    int64_t after_ms;
+    int line;
+};
+
+struct pb_cfg_alerts {
+    const char **reasons; /* resolution reason codes; none: Resolve resolves at once */
+    size_t n_reasons;
+    const char **reassign; /* teams an alert may be handed to */
+    size_t n_reassign;
+    int64_t group_window_ms;                  /* 0: every low score is its own alert */
+    struct pb_cfg_channel escalation_channel; /* connector NULL when none */
+    struct pb_cfg_escalation *escalation;     /* in firing order */
+    size_t n_escalation;
 };
 
 struct pb_config {
@@ -157,6 +202,7 @@ struct pb_config {
     size_t n_schedules;
     struct pb_cfg_route *routes;
     size_t n_routes;
+    struct pb_cfg_alerts alerts;
     void *priv; /* libconfig state and string storage */
 };
 

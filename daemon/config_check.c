@@ -134,6 +134,12 @@ static void check_teams(struct pb_cfg_ctx *ctx)
             pb_cfg_error(ctx, pb_cfg_at(s, "manager"),
                          "team \"%s\": manager: unknown person \"%s\"%s", t->id, t->manager, hint);
         }
+        if (t->on_call && !pb_config_person(cfg, t->on_call)) {
+            hint_for(hint, sizeof hint, t->on_call, cfg->people, cfg->n_people,
+                     sizeof *cfg->people);
+            pb_cfg_error(ctx, pb_cfg_at(s, "on_call"),
+                         "team \"%s\": on_call: unknown person \"%s\"%s", t->id, t->on_call, hint);
+        }
         if (t->channel.connector && !pb_config_connector(cfg, t->channel.connector)) {
             hint_for(hint, sizeof hint, t->channel.connector, cfg->connectors, cfg->n_connectors,
                      sizeof *cfg->connectors);
@@ -465,6 +471,52 @@ static void check_team_ref(struct pb_cfg_ctx *ctx, const config_setting_t *s, co
     pb_cfg_error(ctx, pb_cfg_at(s, key), "%s: %s: unknown team \"%s\"%s", label, key, team, hint);
 }
 
+static void check_channel_ref(struct pb_cfg_ctx *ctx, const config_setting_t *s, const char *label,
+                              const char *key, const struct pb_cfg_channel *ch)
+{
+    const struct pb_config *cfg = ctx->cfg;
+    if (!ch->connector || pb_config_connector(cfg, ch->connector))
+        return;
+    char hint[128];
+    hint_for(hint, sizeof hint, ch->connector, cfg->connectors, cfg->n_connectors,
+             sizeof *cfg->connectors);
+    pb_cfg_error(ctx, pb_cfg_at(s, key), "%s: %s: unknown connector \"%s\"%s", label, key,
+                 ch->connector, hint);
+}
+
+/* The person a mention names for a team: its own, else its nearest parent's. */
+static const char *mention_of(const struct pb_config *cfg, const struct pb_cfg_team *t, int mention)
+{
+    for (size_t steps = 0; t && steps <= cfg->n_teams; steps++) {
+        const char *who = mention == PB_MENTION_MANAGER ? t->manager : t->on_call;
+        if (who)
+            return who;
+        t = t->parent ? pb_config_team(cfg, t->parent) : NULL;
+    }
+    return NULL;
+}
+
+static void check_route_alert(struct pb_cfg_ctx *ctx, const struct pb_cfg_route *r,
+                              config_setting_t *s, const char *label)
+{
+    const struct pb_config *cfg = ctx->cfg;
+    const struct pb_cfg_team *alert = pb_config_team(cfg, r->alert_team);
+    if (!alert) {
+        check_team_ref(ctx, s, label, "alert", r->alert_team);
+        return;
+    }
+    if (!r->channel.connector && !has_channel(cfg, alert))
+        pb_cfg_error(ctx, pb_cfg_at(s, "alert"),
+                     "%s: team \"%s\" has no channel for alerts, and neither has any team "
+                     "above it: give it channel = \"connector:address\"",
+                     label, r->alert_team);
+    if (r->mention != PB_MENTION_NONE && !mention_of(cfg, alert, r->mention))
+        pb_cfg_error(ctx, pb_cfg_at(s, "mention"),
+                     "%s: mention = \"%s\", but team \"%s\" and the teams above it have no %s",
+                     label, r->mention == PB_MENTION_MANAGER ? "manager" : "on_call", r->alert_team,
+                     r->mention == PB_MENTION_MANAGER ? "manager" : "on_call");
+}
+
 static void check_routes(struct pb_cfg_ctx *ctx)
 {
     const struct pb_config *cfg = ctx->cfg;
@@ -479,17 +531,55 @@ static void check_routes(struct pb_cfg_ctx *ctx)
         check_survey_ref(ctx, s, label, r->survey);
         if (r->team && !pb_config_team(cfg, r->team))
             check_team_ref(ctx, s, label, "team", r->team);
-        if (!r->alert_team)
-            continue;
-        const struct pb_cfg_team *alert = pb_config_team(cfg, r->alert_team);
-        if (!alert)
-            check_team_ref(ctx, s, label, "alert", r->alert_team);
-        else if (!has_channel(cfg, alert))
-            pb_cfg_error(ctx, pb_cfg_at(s, "alert"),
-                         "%s: team \"%s\" has no channel for alerts, and neither has any team "
-                         "above it: give it channel = \"connector:address\"",
-                         label, r->alert_team);
+        check_channel_ref(ctx, s, label, "channel", &r->channel);
+        for (size_t w = 0; w < r->n_words; w++) {
+            const char *word = r->words[w];
+            size_t n = strspn(word, " \t");
+            if (!word[n])
+                pb_cfg_error(ctx, elem(s, "words", w), "%s: words: an empty word matches nothing",
+                             label);
+        }
+        if (r->alert_team)
+            check_route_alert(ctx, r, s, label);
     }
+}
+
+static void check_alerts(struct pb_cfg_ctx *ctx)
+{
+    const struct pb_config *cfg = ctx->cfg;
+    const struct pb_cfg_alerts *a = &cfg->alerts;
+    config_setting_t *s = config_lookup(&ctx->priv->lc, "alerts");
+    char hint[128];
+    for (size_t i = 0; i < a->n_reassign; i++) {
+        const struct pb_cfg_team *t = pb_config_team(cfg, a->reassign[i]);
+        if (!t) {
+            hint_for(hint, sizeof hint, a->reassign[i], cfg->teams, cfg->n_teams,
+                     sizeof *cfg->teams);
+            pb_cfg_error(ctx, elem(s, "reassign", i), "alerts: reassign: unknown team \"%s\"%s",
+                         a->reassign[i], hint);
+        } else if (!has_channel(cfg, t)) {
+            pb_cfg_error(ctx, elem(s, "reassign", i),
+                         "alerts: reassign: team \"%s\" has no channel for alerts, and neither "
+                         "has any team above it",
+                         a->reassign[i]);
+        }
+    }
+    for (size_t i = 0; i < a->n_reasons; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(a->reasons[i], a->reasons[j]) == 0) {
+                pb_cfg_error(ctx, elem(s, "reasons", i), "alerts: reasons: \"%s\" is listed twice",
+                             a->reasons[i]);
+                break;
+            }
+    check_channel_ref(ctx, s, "alerts", "escalation_channel", &a->escalation_channel);
+    for (size_t i = 0; i < a->n_escalation; i++)
+        if (a->escalation[i].to == PB_ESCALATE_CHANNEL && !a->escalation_channel.connector) {
+            pb_cfg_error(ctx, pb_cfg_at(elem(s, "escalation", i), "to"),
+                         "alerts: escalation level #%zu goes to the escalation channel, but "
+                         "alerts.escalation_channel is not set",
+                         i + 1);
+            break;
+        }
 }
 
 void pb_cfg_cross_check(struct pb_cfg_ctx *ctx)
@@ -502,4 +592,5 @@ void pb_cfg_cross_check(struct pb_cfg_ctx *ctx)
     check_surveys(ctx);
     check_schedules(ctx);
     check_routes(ctx);
+    check_alerts(ctx);
 }

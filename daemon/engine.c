@@ -1,7 +1,7 @@
 /*
  * The engine (see engine.h): events in, decisions committed, work scheduled. This file holds
  * the parts every flow shares: connectors, event dispatch, and the one "what is due next"
- * computation that drives the daemon's single timer.
+ * computation that drives the daemon's single timer (rounds, expiries, alert SLAs, retries).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -228,6 +228,9 @@ int64_t pb_engine_next_due(struct pb_engine *e)
     int64_t ms;
     if (pb_store_delivery_next_expiry(e->store, &ms) == PB_OK && ms < next)
         next = ms;
+    ms = pb_escalation_next_due(e);
+    if (ms < next)
+        next = ms;
     if (next < e->hold_until)
         next = e->hold_until; /* rounds and expiries wait out a store failure */
     if (e->lookup_retry && e->lookup_retry < next)
@@ -252,5 +255,6 @@ void pb_engine_run(struct pb_engine *e)
     /* Expire first: a person whose last pulse just closed is asked again by a round due now. */
     pb_survey_expire_due(e, now);
     pb_schedule_run_due(e, now);
+    pb_escalation_run_due(e, now);
     pb_outbox_dispatch(e, now);
 }

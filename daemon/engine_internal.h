@@ -73,11 +73,69 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now);
 int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person);
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id);
 
-/* route.c: called inside the answer's transaction */
+/* route.c: rules from an answer to alerts; pb_route_answer runs inside the answer's
+ * transaction. */
 int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const struct pb_cfg_survey *s,
                     const struct pb_cfg_question *q, const struct pb_answer *a);
+/* Whether rule `r` matches answer `a` (scored) to survey `s`, with `comment` (NULL: not
+ * known yet, and then a rule that needs words does not match). */
+int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route *r,
+                          const struct pb_cfg_survey *s, const struct pb_answer *a,
+                          const char *comment);
+/* Whether `text` holds one of `words` as whole words, ignoring ASCII case. */
+int pb_route_words_match(const char *text, const char *const *words, size_t n_words);
+/* The rules that fire for a scored answer, as indices into cfg->routes in order: the first
+ * match, and the ones after it while each says `continue`. None for an anonymous survey. */
+size_t pb_route_select(const struct pb_config *cfg, const struct pb_cfg_survey *s,
+                       const struct pb_answer *a, const char *comment, size_t *out, size_t max);
+/* The person a mention names for a team (its own, else its nearest parent's), or NULL. */
+const char *pb_route_mention(const struct pb_config *cfg, const char *team, int mention);
+
+/* alert_action.c: people acting on an alert, and moving an alert between teams */
 int pb_route_action(struct pb_engine *e, const char *connector, const struct pb_event *ev,
                     const struct pb_token *t, char *reply, size_t reply_len);
+/* Adds a line to the alert's history (inside the caller's transaction). */
+int pb_alert_event(struct pb_engine *e, int64_t alert_id, const char *kind, const char *actor,
+                   int64_t at_ms, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Queues the update that shows the alert's row as it now is on its message. */
+int pb_alert_refresh(struct pb_engine *e, const struct pb_alert *al);
+/* Moves an unresolved alert to `team`'s channel (or `channel` when given) under `rule`: posts
+ * it there, marks the old message as moved (`why` says why), restarts the acknowledge SLA and
+ * records it. Inside the caller's transaction; `al` is updated. */
+int pb_alert_move(struct pb_engine *e, struct pb_alert *al, const struct pb_cfg_team *team,
+                  const struct pb_cfg_channel *channel, const struct pb_cfg_route *rule,
+                  const char *actor, int64_t now, const char *kind, const char *why);
+
+/* alert_view.c: the alert's message */
+#define PB_ALERT_OP_SIMPLE       0 /* arg: PB_ALERT_ACKNOWLEDGE, _RESOLVE or _BACK */
+#define PB_ALERT_OP_RESOLVE_WITH 1 /* arg: index of the reason */
+#define PB_ALERT_OP_REASSIGN     2 /* arg: index of the team in alerts.reassign */
+#define PB_ALERT_ACKNOWLEDGE     1
+#define PB_ALERT_RESOLVE         2
+#define PB_ALERT_BACK            3
+#define PB_ALERT_TOKEN(op, arg)  (((op) << 5) | ((arg)&0x1f))
+#define PB_ALERT_MAX_BUTTONS     24
+
+struct pb_alert_view {
+    struct pb_message m;
+    struct pb_field fields[12];
+    struct pb_button buttons[PB_ALERT_MAX_BUTTONS];
+    char tokens[PB_ALERT_MAX_BUTTONS][PB_TOKEN_MAX];
+    char labels[PB_ALERT_MAX_BUTTONS][96];
+    char title[96], score[48], from[200], note[512], group[160], ack_by[32], resolve_by[32];
+};
+
+int pb_alert_render(const struct pb_engine *e, const struct pb_alert *al, struct pb_alert_view *v);
+void pb_alert_format_time(int64_t ms, char *out, size_t len);
+void pb_alert_format_duration(int64_t ms, char *out, size_t len);
+const char *pb_alert_person_name(const struct pb_engine *e, const char *id);
+const char *pb_alert_team_name(const struct pb_engine *e, const char *id);
+
+/* escalation.c: the durable SLA timers */
+/* Sets an alert's deadlines and first escalation for an SLA that starts at `from_ms`. */
+void pb_escalation_arm(const struct pb_config *cfg, struct pb_alert *al, int64_t from_ms);
+int64_t pb_escalation_next_due(struct pb_engine *e);
+void pb_escalation_run_due(struct pb_engine *e, int64_t now);
 
 /* schedule.c */
 void pb_schedule_run_due(struct pb_engine *e, int64_t now);

@@ -1,154 +1,203 @@
 /*
- * Closing the loop: routing rules turn a low score into an alert in the owning team's channel,
- * and people act on the alert from there. An alert is a state machine (open -> acknowledged ->
- * resolved) whose every change is committed with who and when, together with the update that
- * shows it on the alert's message.
+ * Routing: the rules that turn a low score into an alert for the team that owns it. Rules are
+ * tried in order and the first that matches decides, unless it says `continue`.
+ *
+ * A comment arrives after its score (a later text answer in the same delivery), so rules are
+ * tried twice. When the score is recorded, rules that need words cannot match yet and are
+ * passed over; every other match raises its alert at once, so nobody waits for a comment that
+ * may never come. When the comment is recorded it joins the delivery's alerts, and the rules
+ * are tried again with it: a rule with words that now matches raises its alert, or, when the
+ * delivery's alert came from a rule further down the list that the words rule would have
+ * stopped, moves that alert to it, so the result is what first-match-wins gives with the
+ * comment known. Rules without words are not raised again.
+ *
+ * An anonymous survey never raises an alert, on its score or on its comment.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine_internal.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
 
 #define MOD "route"
 
-enum alert_action { ACTION_ACKNOWLEDGE = 1, ACTION_RESOLVE = 2 };
+#define MAX_DELIVERY_ALERTS 8
+#define MAX_RULES           64 /* rules one answer can raise alerts by */
 
-static int rule_matches(const struct pb_engine *e, const struct pb_cfg_route *r,
-                        const struct pb_cfg_survey *s, const struct pb_answer *a)
+static int word_char(unsigned char c)
+{
+    /* Bytes of multi-byte UTF-8 characters count as letters, so "café" is one word. */
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+int pb_route_words_match(const char *text, const char *const *words, size_t n_words)
+{
+    if (!text)
+        return 0;
+    for (size_t w = 0; w < n_words; w++) {
+        const char *word = words[w];
+        size_t len = strlen(word);
+        if (len == 0)
+            continue;
+        for (const char *p = text; *p; p++) {
+            if (p > text && word_char((unsigned char)p[-1]))
+                continue;
+            if (strncasecmp(p, word, len) == 0 && !word_char((unsigned char)p[len]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route *r,
+                          const struct pb_cfg_survey *s, const struct pb_answer *a,
+                          const char *comment)
 {
     if (!a->has_score)
         return 0;
     if (r->survey && strcmp(r->survey, s->id) != 0)
         return 0;
-    if (r->team && (!a->team[0] || !pb_config_team_within(e->cfg, a->team, r->team)))
+    if (r->kind && (int)s->kind != r->kind)
         return 0;
-    return a->score >= r->min_score && a->score <= r->max_score;
+    if (r->team && (!a->team[0] || !pb_config_team_within(cfg, a->team, r->team)))
+        return 0;
+    if (a->score < r->min_score || a->score > r->max_score)
+        return 0;
+    /* A category means something on its own scale only: an NPS detractor is a 0 to 10
+     * answer, a dissatisfied customer a 1 to 5 one. */
+    if (r->category) {
+        const struct pb_cfg_question *q = pb_config_question(s, a->question);
+        int nps = r->category != PB_CATEGORY_CSAT_DISSATISFIED;
+        if (!q || q->min != (nps ? 0 : 1) || q->max != (nps ? 10 : 5))
+            return 0;
+    }
+    return r->n_words == 0 || pb_route_words_match(comment, r->words, r->n_words);
 }
 
-static void format_time(int64_t ms, char *out, size_t len)
+const char *pb_route_mention(const struct pb_config *cfg, const char *team, int mention)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, len, "%Y-%m-%d %H:%M UTC", &tm);
+    if (mention == PB_MENTION_NONE)
+        return NULL;
+    const struct pb_cfg_team *t = pb_config_team(cfg, team);
+    for (size_t steps = 0; t && steps <= cfg->n_teams; steps++) {
+        const char *who = mention == PB_MENTION_MANAGER ? t->manager : t->on_call;
+        if (who)
+            return who;
+        t = t->parent ? pb_config_team(cfg, t->parent) : NULL;
+    }
+    return NULL;
 }
 
-static const char *person_name(const struct pb_engine *e, const char *id)
+size_t pb_route_select(const struct pb_config *cfg, const struct pb_cfg_survey *s,
+                       const struct pb_answer *a, const char *comment, size_t *out, size_t max)
 {
-    const struct pb_cfg_person *p = id[0] ? pb_config_person(e->cfg, id) : NULL;
-    return p && p->name ? p->name : id;
-}
-
-/* Everything the alert's message shows, rebuilt from the alert row each time it changes. */
-struct alert_view {
-    struct pb_message m;
-    struct pb_field fields[6];
-    struct pb_button buttons[2];
-    char tokens[2][PB_TOKEN_MAX];
-    char title[96], score[48], from[200], note[256];
-};
-
-static int render_alert(const struct pb_engine *e, const struct pb_alert *al, struct alert_view *v)
-{
-    const struct pb_cfg_survey *s = pb_config_survey(e->cfg, al->survey);
-    const struct pb_cfg_question *q = s ? pb_config_question(s, al->question) : NULL;
-    const struct pb_cfg_team *team = pb_config_team(e->cfg, al->team);
-    memset(v, 0, sizeof *v);
-    v->m.size = sizeof v->m;
-    v->m.kind = PB_MESSAGE_ALERT;
-    snprintf(v->title, sizeof v->title, "Low score: %d of %d", al->score, al->scale_max);
-    v->m.title = v->title;
-    v->m.text = q ? q->text : al->question;
     size_t n = 0;
-    snprintf(v->score, sizeof v->score, "%d (scale %d to %d)", al->score, al->scale_min,
-             al->scale_max);
-    v->fields[n++] = (struct pb_field){"Score", v->score};
-    if (al->subject[0]) {
-        const struct pb_cfg_person *p = pb_config_person(e->cfg, al->subject);
-        const struct pb_cfg_team *pt = p && p->team ? pb_config_team(e->cfg, p->team) : NULL;
-        snprintf(v->from, sizeof v->from, "%s%s%s%s", person_name(e, al->subject), pt ? " (" : "",
-                 pt ? (pt->name ? pt->name : pt->id) : "", pt ? ")" : "");
-        v->fields[n++] = (struct pb_field){"From", v->from};
-    }
-    v->fields[n++] = (struct pb_field){"Survey", s && s->title ? s->title : al->survey};
-    v->fields[n++] = (struct pb_field){"Comment", al->comment ? al->comment : "(none yet)"};
-    if (team)
-        v->fields[n++] = (struct pb_field){"Team", team->name ? team->name : team->id};
-    v->m.fields = v->fields;
-    v->m.n_fields = n;
-
-    char when[32];
-    size_t b = 0;
-    if (al->state == PB_ALERT_OPEN) {
-        snprintf(v->note, sizeof v->note, "Open: nobody has acknowledged it yet.");
-    } else if (al->state == PB_ALERT_ACKNOWLEDGED) {
-        format_time(al->ack_ms, when, sizeof when);
-        snprintf(v->note, sizeof v->note, "Acknowledged by %s at %s.", person_name(e, al->ack_by),
-                 when);
-    } else {
-        format_time(al->resolved_ms, when, sizeof when);
-        snprintf(v->note, sizeof v->note, "Resolved by %s at %s.", person_name(e, al->resolved_by),
-                 when);
-        v->m.flags |= PB_MESSAGE_CLOSED;
-    }
-    v->m.note = v->note;
-    static const struct {
-        enum alert_action action;
-        const char *label;
-        enum pb_button_style style;
-    } actions[] = {{ACTION_ACKNOWLEDGE, "Acknowledge", PB_BUTTON_PRIMARY},
-                   {ACTION_RESOLVE, "Resolve", PB_BUTTON_DEFAULT}};
-    for (size_t i = 0; i < 2; i++) {
-        if (al->state == PB_ALERT_RESOLVED ||
-            (actions[i].action == ACTION_ACKNOWLEDGE && al->state != PB_ALERT_OPEN))
+    if (s->anonymous)
+        return 0; /* never an alert that could point to an anonymous person */
+    for (size_t i = 0; i < cfg->n_routes && n < max; i++) {
+        const struct pb_cfg_route *r = &cfg->routes[i];
+        if (!pb_route_rule_matches(cfg, r, s, a, comment))
             continue;
-        struct pb_token t = {
-            .kind = PB_TOKEN_ACTION, .id = (uint64_t)al->id, .index = (uint8_t)actions[i].action};
-        if (pb_token_sign(e->key, &t, v->tokens[b], PB_TOKEN_MAX) != PB_OK)
-            return PB_ERR;
-        v->buttons[b] = (struct pb_button){actions[i].label, v->tokens[b], actions[i].style};
-        b++;
+        out[n++] = i;
+        if (!r->cont)
+            break;
     }
-    v->m.buttons = v->buttons;
-    v->m.n_buttons = b;
-    return PB_OK;
+    return n;
+}
+
+/* A low score joins the newest unresolved alert of the same rule and team within the window. */
+static int join_group(struct pb_engine *e, const struct pb_cfg_route *r,
+                      const struct pb_delivery *d, const struct pb_answer *a, const char *comment,
+                      int *joined)
+{
+    *joined = 0;
+    int64_t window = e->cfg->alerts.group_window_ms;
+    if (window <= 0 || !a->team[0])
+        return PB_OK;
+    struct pb_alert al;
+    int rc = pb_store_alert_group_find(e->store, r->id, a->team, a->created_ms - window, &al);
+    if (rc == PB_ERR_UNKNOWN)
+        return PB_OK;
+    if (rc != PB_OK)
+        return rc;
+    rc = pb_store_alert_member_add(e->store, al.id, d->id, a->id);
+    if (rc == PB_OK)
+        rc = pb_store_alert_grouped(e->store, al.id, a->score);
+    if (rc == PB_OK && comment) {
+        rc = pb_store_alert_set_comment(e->store, al.id, comment);
+    }
+    if (rc == PB_OK)
+        rc = pb_alert_event(e, al.id, "grouped", "", a->created_ms, "delivery %lld, score %d",
+                            (long long)d->id, a->score);
+    pb_alert_clear(&al);
+    if (rc == PB_OK)
+        rc = pb_store_alert_get(e->store, al.id, &al);
+    if (rc == PB_OK) {
+        rc = pb_alert_refresh(e, &al);
+        pb_alert_clear(&al);
+    }
+    if (rc == PB_OK) {
+        *joined = 1;
+        pb_metrics_add("alerts_grouped", 1);
+        pb_info(MOD, "a score of %d joined alert %lld (rule %s)", a->score, (long long)al.id,
+                r->id);
+    }
+    return rc;
 }
 
 static int raise_alert(struct pb_engine *e, const struct pb_cfg_route *r,
                        const struct pb_delivery *d, const struct pb_cfg_question *q,
-                       const struct pb_answer *a)
+                       const struct pb_answer *a, const char *comment)
 {
-    const struct pb_cfg_team *owner = pb_roster_alert_team(e->roster, r->alert_team);
+    int joined;
+    int rc = join_group(e, r, d, a, comment, &joined);
+    if (rc != PB_OK || joined)
+        return rc;
+    /* Without a channel of its own the rule's alert goes to the team's, or its nearest
+     * parent's, and that team owns it (its people may act on it). */
+    const struct pb_cfg_team *owner = r->channel.connector
+                                          ? pb_config_team(e->cfg, r->alert_team)
+                                          : pb_roster_alert_team(e->roster, r->alert_team);
     if (!owner) {
         pb_err(MOD, "rule %s: team %s has no channel for alerts; give it a channel", r->id,
                r->alert_team);
         return PB_OK; /* the answer is still kept */
     }
+    const struct pb_cfg_channel *ch = r->channel.connector ? &r->channel : &owner->channel;
     struct pb_alert al = {.delivery_id = d->id, .answer_id = a->id, .state = PB_ALERT_OPEN};
     al.score = a->score;
+    al.last_score = a->score;
+    al.group_count = 1;
     al.scale_min = q->min;
     al.scale_max = q->max;
-    al.created_ms = a->created_ms;
+    al.created_ms = pb_now_ms();
+    al.comment = (char *)comment;
     pb_copy(al.rule, sizeof al.rule, r->id);
     pb_copy(al.team, sizeof al.team, owner->id);
-    pb_copy(al.connector, sizeof al.connector, owner->channel.connector);
-    pb_copy(al.channel, sizeof al.channel, owner->channel.address);
+    pb_copy(al.connector, sizeof al.connector, ch->connector);
+    pb_copy(al.channel, sizeof al.channel, ch->address);
     pb_copy(al.survey, sizeof al.survey, d->survey);
     pb_copy(al.question, sizeof al.question, q->id);
     pb_copy(al.subject, sizeof al.subject, a->person);
-    int rc = pb_store_alert_insert(e->store, &al);
-    struct alert_view v;
+    pb_copy(al.answer_team, sizeof al.answer_team, a->team);
+    pb_copy(al.mention, sizeof al.mention, pb_route_mention(e->cfg, owner->id, r->mention));
+    al.ack_sla_ms = r->ack_sla_ms;
+    al.resolve_sla_ms = r->resolve_sla_ms;
+    pb_escalation_arm(e->cfg, &al, al.created_ms);
+    rc = pb_store_alert_insert(e->store, &al);
+    struct pb_alert_view v;
     if (rc == PB_OK)
-        rc = render_alert(e, &al, &v);
+        rc = pb_alert_render(e, &al, &v);
     if (rc == PB_OK)
         rc = pb_outbox_queue(e, al.connector, PB_TARGET_CHANNEL, al.channel, &v.m, &al.outbox_id);
     if (rc == PB_OK)
         rc = pb_store_alert_set_outbox(e->store, al.id, al.outbox_id);
+    if (rc == PB_OK)
+        rc = pb_alert_event(e, al.id, "raised", "", al.created_ms, "rule %s, score %d, team %s",
+                            r->id, a->score, owner->id);
     if (rc == PB_OK) {
         pb_metrics_add("alerts_raised", 1);
         pb_notice(MOD, "alert %lld raised by rule %s for team %s (score %d)", (long long)al.id,
@@ -157,16 +206,16 @@ static int raise_alert(struct pb_engine *e, const struct pb_cfg_route *r,
     return rc;
 }
 
-/* A text answer in a delivery that raised alerts becomes their comment. */
+/* The comment joins the alerts of its delivery: appended to an alert that stands for this
+ * delivery alone, or as the latest comment of a grouped one. */
 static int attach_comment(struct pb_engine *e, const struct pb_delivery *d,
-                          const struct pb_answer *a)
+                          const struct pb_answer *a, struct pb_alert *alerts, size_t n)
 {
-    struct pb_alert alerts[8];
-    size_t n = 0;
-    int rc = pb_store_alert_for_delivery(e->store, d->id, alerts, 8, &n);
+    int rc = PB_OK;
     for (size_t i = 0; rc == PB_OK && i < n; i++) {
         struct pb_alert *al = &alerts[i];
-        size_t old = al->comment ? strlen(al->comment) : 0;
+        int own = al->delivery_id == d->id && al->group_count <= 1;
+        size_t old = own && al->comment ? strlen(al->comment) : 0;
         char *comment = malloc(old + strlen(a->text) + 3);
         if (!comment) {
             rc = PB_ERR_NOMEM;
@@ -176,93 +225,122 @@ static int attach_comment(struct pb_engine *e, const struct pb_delivery *d,
         free(al->comment);
         al->comment = comment;
         rc = pb_store_alert_set_comment(e->store, al->id, comment);
-        struct alert_view v;
         if (rc == PB_OK)
-            rc = render_alert(e, al, &v);
-        if (rc == PB_OK && al->outbox_id)
-            rc = pb_outbox_queue_update(e, al->outbox_id, &v.m);
+            rc = pb_alert_event(e, al->id, "commented", "", a->created_ms, "delivery %lld",
+                                (long long)d->id);
+        if (rc == PB_OK)
+            rc = pb_alert_refresh(e, al);
     }
-    for (size_t i = 0; i < n; i++)
-        pb_alert_clear(&alerts[i]);
+    return rc;
+}
+
+static int rule_index(const struct pb_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        if (strcmp(cfg->routes[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The delivery's newest scored answer and its question. */
+static int scored_answer(struct pb_engine *e, const struct pb_delivery *d,
+                         const struct pb_cfg_survey *s, struct pb_answer *out,
+                         const struct pb_cfg_question **q)
+{
+    int rc = PB_ERR_UNKNOWN;
+    for (size_t i = 0; i < s->n_questions; i++) {
+        if (s->questions[i].type != PB_QUESTION_SCALE)
+            continue;
+        struct pb_answer a;
+        int got = pb_store_answer_get(e->store, d->id, s->questions[i].id, &a);
+        if (got == PB_ERR_UNKNOWN)
+            continue;
+        if (got != PB_OK)
+            return got;
+        if (a.has_score && (rc != PB_OK || a.id > out->id)) {
+            if (rc == PB_OK)
+                pb_answer_clear(out);
+            *out = a;
+            *q = &s->questions[i];
+            rc = PB_OK;
+        } else {
+            pb_answer_clear(&a);
+        }
+    }
+    return rc;
+}
+
+/* The second pass, with the comment known (see the top of the file). */
+static int route_comment(struct pb_engine *e, const struct pb_delivery *d,
+                         const struct pb_cfg_survey *s, const struct pb_answer *text,
+                         struct pb_alert *alerts, size_t n)
+{
+    const struct pb_config *cfg = e->cfg;
+    struct pb_answer a = {0};
+    const struct pb_cfg_question *q = NULL;
+    int rc = scored_answer(e, d, s, &a, &q);
+    if (rc == PB_ERR_UNKNOWN)
+        return PB_OK;
+    size_t picked[MAX_RULES];
+    size_t m = rc == PB_OK ? pb_route_select(cfg, s, &a, text->text, picked, MAX_RULES) : 0;
+    for (size_t j = 0; rc == PB_OK && j < m; j++) {
+        size_t i = picked[j];
+        const struct pb_cfg_route *r = &cfg->routes[i];
+        int done = r->n_words == 0; /* raised with the score already */
+        for (size_t k = 0; !done && k < n; k++)
+            done = strcmp(alerts[k].rule, r->id) == 0;
+        /* An alert of this delivery alone, from a rule this one stops before: move it. */
+        for (size_t k = 0; !done && !r->cont && k < n; k++) {
+            struct pb_alert *al = &alerts[k];
+            int from = rule_index(cfg, al->rule);
+            if (al->state == PB_ALERT_RESOLVED || al->delivery_id != d->id || al->group_count > 1 ||
+                from <= (int)i)
+                continue;
+            const struct pb_cfg_team *owner = r->channel.connector
+                                                  ? pb_config_team(cfg, r->alert_team)
+                                                  : pb_roster_alert_team(e->roster, r->alert_team);
+            if (!owner)
+                break;
+            char why[160];
+            snprintf(why, sizeof why, "rule %s matched the comment", r->id);
+            rc = pb_alert_move(e, al, owner, r->channel.connector ? &r->channel : NULL, r, "",
+                               text->created_ms, "rerouted", why);
+            if (rc == PB_OK)
+                pb_metrics_add("alerts_rerouted", 1);
+            done = 1;
+        }
+        if (!done) {
+            a.created_ms = text->created_ms;
+            rc = raise_alert(e, r, d, q, &a, text->text);
+        }
+    }
+    pb_answer_clear(&a);
     return rc;
 }
 
 int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const struct pb_cfg_survey *s,
                     const struct pb_cfg_question *q, const struct pb_answer *a)
 {
-    if (!a->has_score)
-        return a->text && a->text[0] ? attach_comment(e, d, a) : PB_OK;
     if (s->anonymous)
         return PB_OK; /* never an alert that could point to an anonymous person */
-    for (size_t i = 0; i < e->cfg->n_routes; i++) {
-        const struct pb_cfg_route *r = &e->cfg->routes[i];
-        if (!rule_matches(e, r, s, a))
-            continue;
-        int rc = raise_alert(e, r, d, q, a);
-        if (rc != PB_OK || !r->cont)
-            return rc;
-    }
-    return PB_OK;
-}
-
-int pb_route_action(struct pb_engine *e, const char *connector, const struct pb_event *ev,
-                    const struct pb_token *t, char *reply, size_t reply_len)
-{
-    struct pb_alert al;
-    if (pb_store_alert_get(e->store, (int64_t)t->id, &al) != PB_OK) {
-        snprintf(reply, reply_len, "This alert is not known here.");
-        return PB_ERR_UNKNOWN;
-    }
-    const struct pb_cfg_person *who = pb_roster_by_handle(e->roster, connector, ev->user);
-    int rc = PB_OK;
-    if (!who) {
-        snprintf(reply, reply_len,
-                 "You are not on pulsebot's roster, so you cannot act on "
-                 "alerts.");
-        rc = PB_ERR_UNKNOWN;
-    } else if (strcmp(al.connector, connector) != 0 ||
-               !pb_roster_may_act(e->roster, who, al.team)) {
-        pb_warn(MOD, "alert %lld: %s may not act on alerts of team %s; refused", (long long)al.id,
-                who->id, al.team);
-        snprintf(reply, reply_len, "Only the team that owns this alert can act on it.");
-        rc = PB_ERR_NOT_YOURS;
-    }
-    enum pb_alert_state to = t->index == ACTION_RESOLVE ? PB_ALERT_RESOLVED : PB_ALERT_ACKNOWLEDGED;
-    if (rc == PB_OK && t->index != ACTION_ACKNOWLEDGE && t->index != ACTION_RESOLVE)
-        rc = PB_ERR_INVALID;
-    if (rc != PB_OK) {
-        pb_alert_clear(&al);
+    if (!a->has_score) {
+        if (!a->text || !a->text[0])
+            return PB_OK;
+        struct pb_alert alerts[MAX_DELIVERY_ALERTS];
+        size_t n = 0;
+        int rc = pb_store_alert_for_delivery(e->store, d->id, alerts, MAX_DELIVERY_ALERTS, &n);
+        if (rc == PB_OK)
+            rc = attach_comment(e, d, a, alerts, n);
+        if (rc == PB_OK)
+            rc = route_comment(e, d, s, a, alerts, n);
+        for (size_t i = 0; i < n; i++)
+            pb_alert_clear(&alerts[i]);
         return rc;
     }
-    int64_t now = pb_now_ms();
-    rc = pb_store_begin(e->store);
-    if (rc == PB_OK)
-        rc = pb_store_alert_transition(e->store, al.id, to, who->id, now);
-    if (rc == PB_OK) {
-        pb_alert_clear(&al);
-        rc = pb_store_alert_get(e->store, (int64_t)t->id, &al);
-    }
-    struct alert_view v;
-    if (rc == PB_OK)
-        rc = render_alert(e, &al, &v);
-    if (rc == PB_OK && al.outbox_id)
-        rc = pb_outbox_queue_update(e, al.outbox_id, &v.m);
-    if (rc == PB_OK)
-        rc = pb_store_commit(e->store);
-    if (rc != PB_OK) {
-        pb_store_rollback(e->store);
-        if (rc == PB_ERR_DONE)
-            snprintf(reply, reply_len, "This alert is already %s.",
-                     al.state == PB_ALERT_RESOLVED ? "resolved" : "acknowledged");
-        else
-            snprintf(reply, reply_len, "Sorry, that could not be saved. Please try again.");
-        pb_alert_clear(&al);
-        return rc == PB_ERR_DONE ? rc : PB_ERR_STORE;
-    }
-    pb_metrics_add(to == PB_ALERT_RESOLVED ? "alerts_resolved" : "alerts_acknowledged", 1);
-    pb_notice(MOD, "alert %lld %s by %s", (long long)al.id,
-              to == PB_ALERT_RESOLVED ? "resolved" : "acknowledged", who->id);
-    pb_alert_clear(&al);
-    pb_engine_wake(e);
-    return PB_OK;
+    size_t picked[MAX_RULES];
+    size_t m = pb_route_select(e->cfg, s, a, NULL, picked, MAX_RULES);
+    int rc = PB_OK;
+    for (size_t j = 0; rc == PB_OK && j < m; j++)
+        rc = raise_alert(e, &e->cfg->routes[picked[j]], d, q, a, NULL);
+    return rc;
 }

@@ -30,7 +30,7 @@
 
 struct pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 2
+#define PB_STORE_SCHEMA_VERSION 3
 
 int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
 void pb_store_close(struct pb_store *s);
@@ -138,11 +138,26 @@ struct pb_alert {
     int64_t ack_ms;
     char resolved_by[64];
     int64_t resolved_ms;
+    /* Schema v3: routing, SLAs, escalation, grouping, resolution. */
+    char answer_team[64];        /* the team of the answer it stands for: the grouping key */
+    char mention[64];            /* the person it is for (on-call or manager), "" for nobody */
+    int64_t ack_sla_ms;          /* 0: no SLA to acknowledge */
+    int64_t resolve_sla_ms;      /* 0: no SLA to resolve */
+    int64_t ack_deadline_ms;     /* when the acknowledge SLA runs out, 0 when none */
+    int esc_level;               /* escalation levels already fired */
+    int64_t esc_due_ms;          /* when the next level fires (while OPEN), 0 when none is left */
+    int64_t resolve_deadline_ms; /* 0 when none */
+    int resolve_overdue;         /* the resolve SLA ran out and was reported */
+    int group_count;             /* answers it stands for; 1 when alone (0 on insert means 1) */
+    int last_score;              /* the newest grouped answer's score */
+    char resolve_reason[64];
+    char resolve_note[512];
+    int menu; /* 1 while the message offers the resolve reasons */
 };
 
 int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a); /* sets a->id */
 int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out);
-/* The alerts raised for a delivery (at most `limit`). */
+/* The alerts a delivery's answers raised or joined (at most `limit`), oldest first. */
 int pb_store_alert_for_delivery(struct pb_store *s, int64_t delivery_id, struct pb_alert *out,
                                 size_t limit, size_t *n_out);
 int pb_store_alert_set_comment(struct pb_store *s, int64_t id, const char *comment);
@@ -153,6 +168,51 @@ int pb_store_alert_transition(struct pb_store *s, int64_t id, enum pb_alert_stat
                               const char *who, int64_t now_ms);
 size_t pb_store_alert_count(struct pb_store *s);
 void pb_alert_clear(struct pb_alert *a);
+
+/* Why and how it was resolved; in the transaction that resolves it. */
+int pb_store_alert_set_resolution(struct pb_store *s, int64_t id, const char *reason,
+                                  const char *note);
+/* Shows (1) or hides (0) the resolve reasons on an unresolved alert; PB_ERR_DONE if resolved. */
+int pb_store_alert_set_menu(struct pb_store *s, int64_t id, int menu);
+/* Moves an unresolved alert that still belongs to `from_team` to a's rule, team, connector,
+ * channel, mention, outbox_id, SLAs, deadlines and escalation; hides the menu. PB_ERR_DONE
+ * when it was resolved or moved meanwhile. */
+int pb_store_alert_move(struct pb_store *s, const struct pb_alert *a, const char *from_team);
+/* Records that escalation level `from_level` fired: compare-and-set on the level while the
+ * alert is OPEN, so a level fires once; PB_ERR_DONE otherwise. */
+int pb_store_alert_escalated(struct pb_store *s, int64_t id, int from_level, int64_t next_due_ms);
+/* Records that the resolve SLA ran out, once; PB_ERR_DONE if already or if resolved. */
+int pb_store_alert_set_overdue(struct pb_store *s, int64_t id);
+/* Alerts with an escalation level or a resolve SLA due at `now_ms`, oldest first. */
+int pb_store_alert_due(struct pb_store *s, int64_t now_ms, struct pb_alert *out, size_t limit,
+                       size_t *n_out);
+/* The earliest such due time; PB_ERR_UNKNOWN when none. */
+int pb_store_alert_next_due(struct pb_store *s, int64_t *ms);
+/* The newest unresolved alert of `rule` for answers of `answer_team` raised at or after
+ * `since_ms`; PB_ERR_UNKNOWN when none. */
+int pb_store_alert_group_find(struct pb_store *s, const char *rule, const char *answer_team,
+                              int64_t since_ms, struct pb_alert *out);
+/* One more answer joined the alert: its count and latest score. */
+int pb_store_alert_grouped(struct pb_store *s, int64_t id, int score);
+/* Links a delivery's answer to an alert (its own, or one it was grouped into). */
+int pb_store_alert_member_add(struct pb_store *s, int64_t alert_id, int64_t delivery_id,
+                              int64_t answer_id);
+
+/* Each change of an alert, with who and when: its history, for the record and reports. */
+struct pb_alert_event {
+    int64_t id;
+    int64_t alert_id;
+    char kind[32];  /* raised, grouped, commented, acknowledged, resolved, reassigned, rerouted,
+                       escalated, overdue */
+    char actor[64]; /* a person id, "" for pulsebot itself */
+    int64_t at_ms;
+    char detail[640];
+};
+
+int pb_store_alert_event_add(struct pb_store *s, struct pb_alert_event *ev); /* sets ev->id */
+/* The events of an alert in order, at most `limit`. */
+int pb_store_alert_events(struct pb_store *s, int64_t alert_id, struct pb_alert_event *out,
+                          size_t limit, size_t *n_out);
 
 /* ---- outbox: every message to send, durable until the platform confirms it ---- */
 

@@ -2,6 +2,8 @@
  * Alerts: a low score shown to the team that owns it, and who acknowledged and resolved it.
  * The state only moves forward (OPEN -> ACKNOWLEDGED -> RESOLVED, or OPEN -> RESOLVED), each
  * move a compare-and-set in one UPDATE, so two people pressing at once cannot both win.
+ * What the routing layer adds on top (moves, escalation, grouping, history) is in
+ * store_alert_flow.c.
  */
 #include "store_internal.h"
 
@@ -10,13 +12,7 @@
 
 #include "clock.h"
 
-#define COLS                                                                                       \
-    "id, delivery_id, answer_id, rule, team, connector, channel, state, survey, question,"         \
-    " score, scale_min, scale_max, comment, subject, outbox_id, created_ms, ack_by, ack_ms,"       \
-    " resolved_by, resolved_ms"
-
-/* Returns 0, or PB_ERR_NOMEM when the comment could not be copied. */
-static int read_row(sqlite3_stmt *st, struct pb_alert *a)
+int pb_store_alert_read_row(sqlite3_stmt *st, struct pb_alert *a)
 {
     int oom = 0;
     memset(a, 0, sizeof *a);
@@ -41,7 +37,43 @@ static int read_row(sqlite3_stmt *st, struct pb_alert *a)
     a->ack_ms = sqlite3_column_int64(st, 18);
     PB_COL_FIELD(st, 19, a->resolved_by);
     a->resolved_ms = sqlite3_column_int64(st, 20);
+    PB_COL_FIELD(st, 21, a->answer_team);
+    PB_COL_FIELD(st, 22, a->mention);
+    a->ack_sla_ms = sqlite3_column_int64(st, 23);
+    a->resolve_sla_ms = sqlite3_column_int64(st, 24);
+    a->ack_deadline_ms = sqlite3_column_int64(st, 25);
+    a->esc_level = sqlite3_column_int(st, 26);
+    a->esc_due_ms = sqlite3_column_int64(st, 27);
+    a->resolve_deadline_ms = sqlite3_column_int64(st, 28);
+    a->resolve_overdue = sqlite3_column_int(st, 29);
+    a->group_count = sqlite3_column_int(st, 30);
+    a->last_score = sqlite3_column_int(st, 31);
+    PB_COL_FIELD(st, 32, a->resolve_reason);
+    PB_COL_FIELD(st, 33, a->resolve_note);
+    a->menu = sqlite3_column_int(st, 34);
     return oom ? PB_ERR_NOMEM : PB_OK;
+}
+
+int pb_store_alert_read_rows(struct pb_store *s, sqlite3_stmt *st, struct pb_alert *out,
+                             size_t limit, size_t *n_out, const char *what)
+{
+    size_t n = 0;
+    int rc = SQLITE_DONE, err = PB_OK;
+    while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        err = pb_store_alert_read_row(st, &out[n++]);
+        if (err < 0)
+            break;
+    }
+    if (err == PB_OK && n < limit && rc != SQLITE_DONE)
+        err = pb_store_fail(s, st, rc, what);
+    pb_store_reset(st);
+    if (err < 0) {
+        for (size_t i = 0; i < n; i++)
+            pb_alert_clear(&out[i]);
+        return err;
+    }
+    *n_out = n;
+    return PB_OK;
 }
 
 int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a)
@@ -52,9 +84,11 @@ int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a)
         s, PB_STMT_ALERT_INSERT,
         "INSERT INTO alerts (delivery_id, answer_id, rule, team, connector, channel, state,"
         " survey, question, score, scale_min, scale_max, comment, subject, outbox_id,"
-        " created_ms, ack_by, ack_ms, resolved_by, resolved_ms)"
+        " created_ms, ack_by, ack_ms, resolved_by, resolved_ms, answer_team, mention, ack_sla_ms,"
+        " resolve_sla_ms, ack_deadline_ms, esc_level, esc_due_ms, resolve_deadline_ms,"
+        " group_count, last_score)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-        " ?18, ?19, ?20)");
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)");
     if (!st)
         return PB_ERR_STORE;
     if (a->created_ms == 0)
@@ -79,13 +113,35 @@ int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a)
     b |= sqlite3_bind_int64(st, 18, a->ack_ms);
     b |= PB_BIND_FIELD(st, 19, a->resolved_by);
     b |= sqlite3_bind_int64(st, 20, a->resolved_ms);
+    b |= PB_BIND_FIELD(st, 21, a->answer_team);
+    b |= PB_BIND_FIELD(st, 22, a->mention);
+    b |= sqlite3_bind_int64(st, 23, a->ack_sla_ms);
+    b |= sqlite3_bind_int64(st, 24, a->resolve_sla_ms);
+    b |= sqlite3_bind_int64(st, 25, a->ack_deadline_ms);
+    b |= sqlite3_bind_int(st, 26, a->esc_level);
+    b |= sqlite3_bind_int64(st, 27, a->esc_due_ms);
+    b |= sqlite3_bind_int64(st, 28, a->resolve_deadline_ms);
+    b |= sqlite3_bind_int(st, 29, a->group_count > 0 ? a->group_count : 1);
+    b |= sqlite3_bind_int(st, 30, a->group_count > 0 ? a->last_score : a->score);
     if (b != SQLITE_OK)
         return pb_store_fail(s, st, b, "alert insert");
-    int rc = pb_store_run(s, st, "alert insert");
-    if (rc < 0)
+    /* The alert and its first member row go in together. */
+    int rc = pb_store_begin(s);
+    if (rc < 0) {
+        pb_store_reset(st);
         return rc;
-    a->id = pb_store_last_id(s);
-    return PB_OK;
+    }
+    rc = pb_store_run(s, st, "alert insert");
+    if (rc == PB_OK) {
+        a->id = pb_store_last_id(s);
+        if (a->delivery_id)
+            rc = pb_store_alert_member_add(s, a->id, a->delivery_id, a->answer_id);
+    }
+    if (rc == PB_OK)
+        rc = pb_store_commit(s);
+    if (rc < 0)
+        pb_store_rollback(s);
+    return rc;
 }
 
 int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out)
@@ -93,7 +149,7 @@ int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out)
     if (!out)
         return PB_ERR_INVALID;
     sqlite3_stmt *st =
-        pb_store_stmt(s, PB_STMT_ALERT_GET, "SELECT " COLS " FROM alerts WHERE id = ?1");
+        pb_store_stmt(s, PB_STMT_ALERT_GET, "SELECT " PB_ALERT_COLS " FROM alerts WHERE id = ?1");
     if (!st)
         return PB_ERR_STORE;
     sqlite3_bind_int64(st, 1, id);
@@ -104,7 +160,7 @@ int pb_store_alert_get(struct pb_store *s, int64_t id, struct pb_alert *out)
     }
     if (rc != SQLITE_ROW)
         return pb_store_fail(s, st, rc, "alert get");
-    rc = read_row(st, out);
+    rc = pb_store_alert_read_row(st, out);
     pb_store_reset(st);
     return rc;
 }
@@ -117,30 +173,16 @@ int pb_store_alert_for_delivery(struct pb_store *s, int64_t delivery_id, struct 
     *n_out = 0;
     if (limit == 0)
         return PB_OK;
-    sqlite3_stmt *st =
-        pb_store_stmt(s, PB_STMT_ALERT_FOR_DELIVERY,
-                      "SELECT " COLS " FROM alerts WHERE delivery_id = ?1 ORDER BY id LIMIT ?2");
+    /* Through the members, so that an answer grouped into another delivery's alert finds it. */
+    sqlite3_stmt *st = pb_store_stmt(
+        s, PB_STMT_ALERT_FOR_DELIVERY,
+        "SELECT " PB_ALERT_COLS " FROM alerts WHERE id IN"
+        " (SELECT alert_id FROM alert_members WHERE delivery_id = ?1) ORDER BY id LIMIT ?2");
     if (!st)
         return PB_ERR_STORE;
     sqlite3_bind_int64(st, 1, delivery_id);
     sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-    size_t n = 0;
-    int rc = SQLITE_DONE, err = PB_OK;
-    while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        err = read_row(st, &out[n++]);
-        if (err < 0)
-            break;
-    }
-    if (err == PB_OK && n < limit && rc != SQLITE_DONE)
-        err = pb_store_fail(s, st, rc, "alert for_delivery");
-    pb_store_reset(st);
-    if (err < 0) {
-        for (size_t i = 0; i < n; i++)
-            pb_alert_clear(&out[i]);
-        return err;
-    }
-    *n_out = n;
-    return PB_OK;
+    return pb_store_alert_read_rows(s, st, out, limit, n_out, "alert for_delivery");
 }
 
 /* After a compare-and-set changed nothing: the state the row is in, or PB_ERR_UNKNOWN. */

@@ -41,6 +41,18 @@ enum pb_stmt {
     PB_STMT_ALERT_ACK,
     PB_STMT_ALERT_RESOLVE,
     PB_STMT_ALERT_COUNT,
+    PB_STMT_ALERT_RESOLUTION,
+    PB_STMT_ALERT_MENU,
+    PB_STMT_ALERT_MOVE,
+    PB_STMT_ALERT_ESCALATED,
+    PB_STMT_ALERT_OVERDUE,
+    PB_STMT_ALERT_DUE,
+    PB_STMT_ALERT_NEXT_DUE,
+    PB_STMT_ALERT_GROUP_FIND,
+    PB_STMT_ALERT_GROUPED,
+    PB_STMT_ALERT_MEMBER_ADD,
+    PB_STMT_ALERT_EVENT_ADD,
+    PB_STMT_ALERT_EVENTS,
     PB_STMT_OUTBOX_ADD,
     PB_STMT_OUTBOX_GET,
     PB_STMT_OUTBOX_DUE,
@@ -115,6 +127,21 @@ void pb_store_col_copy(sqlite3_stmt *st, int col, char *buf, size_t size);
 #define PB_COL_FIELD(st, col, field) pb_store_col_copy((st), (col), (field), sizeof(field))
 /* A malloc'd copy of a text column; NULL for SQL NULL. Sets *oom when the copy failed. */
 char *pb_store_col_dup(sqlite3_stmt *st, int col, int *oom);
+
+/* ---- alerts (store_alert.c), shared with store_alert_flow.c ---- */
+
+/* The columns every alert SELECT reads, in the order pb_store_alert_read_row expects. */
+#define PB_ALERT_COLS                                                                              \
+    "id, delivery_id, answer_id, rule, team, connector, channel, state, survey, question,"         \
+    " score, scale_min, scale_max, comment, subject, outbox_id, created_ms, ack_by, ack_ms,"       \
+    " resolved_by, resolved_ms, answer_team, mention, ack_sla_ms, resolve_sla_ms,"                 \
+    " ack_deadline_ms, esc_level, esc_due_ms, resolve_deadline_ms, resolve_overdue,"               \
+    " group_count, last_score, resolve_reason, resolve_note, menu"
+/* Returns 0, or PB_ERR_NOMEM when the comment could not be copied. */
+int pb_store_alert_read_row(sqlite3_stmt *st, struct pb_alert *a);
+/* Steps `st` and reads up to `limit` alerts; clears them again on failure. */
+int pb_store_alert_read_rows(struct pb_store *s, sqlite3_stmt *st, struct pb_alert *out,
+                             size_t limit, size_t *n_out, const char *what);
 
 /* ---- migrations (store_migrate.c) ---- */
 

@@ -153,6 +153,20 @@ static const struct bad bad_configs[] = {
      "4: route \"low\": team \"leads\" has no channel for alerts, and neither has any team above "
      "it: give it channel = \"connector:address\""},
     {"dup_route.conf", "6: duplicate route id \"low\" (first defined at line 5)"},
+    {"route_category.conf",
+     "5: route \"low\": give either category or min_score/max_score, not both"},
+    {"route_mention.conf", "5: route \"low\": mention = \"manager\", but team \"support\" and "
+                           "the teams above it have no manager"},
+    {"route_channel.conf", "5: route \"low\": channel: unknown connector \"slak\""},
+    {"team_on_call.conf", "3: team \"support\": on_call: unknown person \"olga\""},
+    {"alerts_reassign.conf",
+     "5: alerts: reassign: unknown team \"suport\" (did you mean \"support\"?)"},
+    {"alerts_escalation_channel.conf",
+     "4: alerts: escalation level #2 goes to the escalation channel, but "
+     "alerts.escalation_channel is not set"},
+    {"alerts_escalation_order.conf", "4: alerts: escalation level #2 comes before level #1; list "
+                                     "them in order of `after`"},
+    {"alerts_unknown.conf", "3: unknown key \"reason\" in alerts (did you mean \"reasons\"?)"},
 };
 
 static void print_diag(const struct pb_diag *d)

@@ -207,6 +207,92 @@ static void test_transitions(void **state)
     expect_state(s, c, PB_ALERT_ACKNOWLEDGED, "", 50, "", 0);
 }
 
+/* The durable timers: due scans, the earliest due time, each level and the resolve SLA taken
+ * once by compare-and-set, and nothing due once the alert is acknowledged or resolved. */
+static void test_timers(void **state)
+{
+    struct store_fixture *f = *state;
+    int64_t d = add_delivery(f->s, "csat", "cust42", PB_DELIVERY_ANSWERING, "q2", 0);
+    int64_t id = add_alert(f->s, d, NULL, PB_ALERT_OPEN);
+    int64_t ms = 0;
+    assert_int_equal(pb_store_alert_next_due(f->s, &ms), PB_ERR_UNKNOWN);
+    struct pb_alert a;
+    assert_int_equal(pb_store_alert_get(f->s, id, &a), PB_OK);
+    assert_int_equal(a.group_count, 1);
+    a.esc_due_ms = TEST_START_MS + 1000;
+    a.resolve_deadline_ms = TEST_START_MS + 5000;
+    a.ack_deadline_ms = TEST_START_MS + 1000;
+    assert_int_equal(pb_store_alert_move(f->s, &a, "support"), PB_OK);
+    assert_int_equal(pb_store_alert_move(f->s, &a, "nobody"), PB_ERR_DONE);
+    assert_int_equal(pb_store_alert_next_due(f->s, &ms), PB_OK);
+    assert_int_equal(ms, TEST_START_MS + 1000);
+    struct pb_alert due[4];
+    size_t n = 9;
+    assert_int_equal(pb_store_alert_due(f->s, TEST_START_MS + 999, due, 4, &n), PB_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(pb_store_alert_due(f->s, TEST_START_MS + 1000, due, 4, &n), PB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].esc_due_ms, TEST_START_MS + 1000);
+    pb_alert_clear(&due[0]);
+    /* Level 0 fires once; a second attempt from the same level changes nothing. */
+    assert_int_equal(pb_store_alert_escalated(f->s, id, 0, TEST_START_MS + 3000), PB_OK);
+    assert_int_equal(pb_store_alert_escalated(f->s, id, 0, TEST_START_MS + 3000), PB_ERR_DONE);
+    assert_int_equal(pb_store_alert_next_due(f->s, &ms), PB_OK);
+    assert_int_equal(ms, TEST_START_MS + 3000);
+    /* Acknowledged: no more levels, but the resolve SLA still counts, once. */
+    assert_int_equal(pb_store_alert_transition(f->s, id, PB_ALERT_ACKNOWLEDGED, "mia", 2), PB_OK);
+    assert_int_equal(pb_store_alert_next_due(f->s, &ms), PB_OK);
+    assert_int_equal(ms, TEST_START_MS + 5000);
+    assert_int_equal(pb_store_alert_escalated(f->s, id, 1, 0), PB_ERR_DONE);
+    assert_int_equal(pb_store_alert_set_overdue(f->s, id), PB_OK);
+    assert_int_equal(pb_store_alert_set_overdue(f->s, id), PB_ERR_DONE);
+    assert_int_equal(pb_store_alert_next_due(f->s, &ms), PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_due(f->s, TEST_START_MS + 9999, due, 4, &n), PB_OK);
+    assert_int_equal(n, 0);
+
+    /* Grouping finds only unresolved alerts of the rule and team within the window. */
+    assert_int_equal(pb_store_alert_get(f->s, id, &a), PB_OK);
+    assert_int_equal(a.esc_level, 1);
+    assert_int_equal(a.resolve_overdue, 1);
+    pb_alert_clear(&a);
+    struct pb_alert g;
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", TEST_START_MS, &g), PB_OK);
+    assert_int_equal(g.id, id);
+    pb_alert_clear(&g);
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", TEST_START_MS + 1, &g),
+                     PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_group_find(f->s, "other", "", 0, &g), PB_ERR_UNKNOWN);
+    int64_t d2 = add_delivery(f->s, "csat", "cust43", PB_DELIVERY_ANSWERING, "q2", 0);
+    assert_int_equal(pb_store_alert_member_add(f->s, id, d2, 0), PB_OK);
+    assert_int_equal(pb_store_alert_grouped(f->s, id, 2), PB_OK);
+    struct pb_alert mine[2];
+    assert_int_equal(pb_store_alert_for_delivery(f->s, d2, mine, 2, &n), PB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(mine[0].group_count, 2);
+    assert_int_equal(mine[0].last_score, 2);
+    pb_alert_clear(&mine[0]);
+    assert_int_equal(pb_store_alert_transition(f->s, id, PB_ALERT_RESOLVED, "mia", 3), PB_OK);
+    assert_int_equal(pb_store_alert_set_resolution(f->s, id, "fixed", "done"), PB_OK);
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", 0, &g), PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_set_menu(f->s, id, 1), PB_ERR_DONE);
+    assert_int_equal(pb_store_alert_get(f->s, id, &a), PB_OK);
+    assert_string_equal(a.resolve_reason, "fixed");
+    assert_string_equal(a.resolve_note, "done");
+    pb_alert_clear(&a);
+
+    struct pb_alert_event ev = {.alert_id = id, .at_ms = 7};
+    snprintf(ev.kind, sizeof ev.kind, "resolved");
+    snprintf(ev.actor, sizeof ev.actor, "mia");
+    assert_int_equal(pb_store_alert_event_add(f->s, &ev), PB_OK);
+    ev.alert_id = id + 100;
+    assert_int_equal(pb_store_alert_event_add(f->s, &ev), PB_ERR_UNKNOWN); /* foreign key */
+    struct pb_alert_event out[2];
+    assert_int_equal(pb_store_alert_events(f->s, id, out, 2, &n), PB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].actor, "mia");
+    assert_int_equal(out[0].at_ms, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_outbox, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_for_delivery, store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(test_transitions, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(test_timers, store_setup, store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
