@@ -145,6 +145,8 @@ int64_t pb_schedule_next_due(struct pb_engine *e);
 int pb_outbox_queue(struct pb_engine *e, const char *connector, enum pb_target_kind kind,
                     const char *target, const struct pb_message *m, int64_t *id_out);
 int pb_outbox_queue_update(struct pb_engine *e, int64_t send_id, const struct pb_message *m);
+/* Queues a message as a reply in the thread of the message that `thread_send_id` sent. */
+int pb_outbox_queue_reply(struct pb_engine *e, int64_t thread_send_id, const struct pb_message *m);
 void pb_outbox_dispatch(struct pb_engine *e, int64_t now);
 int64_t pb_outbox_next_due(struct pb_engine *e, int64_t now);
 void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,

@@ -61,6 +61,16 @@ static int send_text(struct pb_engine *e, const char *connector, enum pb_target_
     return pb_outbox_queue(e, connector, kind, target, &m, NULL);
 }
 
+/* A note about the alert in its own thread, where the platform has threads. */
+static int reply_in_thread(struct pb_engine *e, const struct pb_alert *al, const char *title,
+                           const char *text)
+{
+    struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .title = title, .text = text};
+    if (!al->outbox_id)
+        return send_text(e, al->connector, PB_TARGET_CHANNEL, al->channel, title, text);
+    return pb_outbox_queue_reply(e, al->outbox_id, &m);
+}
+
 /* Fires level `level` of an alert; `what` says what was done, for its history. */
 static int fire_level(struct pb_engine *e, const struct pb_alert *al, int level, char *what,
                       size_t what_len)
@@ -74,7 +84,7 @@ static int fire_level(struct pb_engine *e, const struct pb_alert *al, int level,
         snprintf(text, sizeof text, "Nobody has acknowledged %s within its SLA of %s.", about, sla);
         snprintf(what, what_len, "level %d: reminder in %s:%s", level + 1, al->connector,
                  al->channel);
-        return send_text(e, al->connector, PB_TARGET_CHANNEL, al->channel, "Reminder", text);
+        return reply_in_thread(e, al, "Reminder", text);
     case PB_ESCALATE_MANAGER: {
         const char *id = pb_route_mention(e->cfg, al->team, PB_MENTION_MANAGER);
         const struct pb_cfg_person *m = id ? pb_config_person(e->cfg, id) : NULL;
@@ -139,7 +149,7 @@ static int overdue(struct pb_engine *e, const struct pb_alert *al, int64_t now)
     snprintf(text, sizeof text, "Nobody has resolved %s within its SLA of %s.", about, sla);
     int rc = pb_store_alert_set_overdue(e->store, al->id);
     if (rc == PB_OK)
-        rc = send_text(e, al->connector, PB_TARGET_CHANNEL, al->channel, "Overdue", text);
+        rc = reply_in_thread(e, al, "Overdue", text);
     if (rc == PB_OK)
         rc = pb_alert_event(e, al->id, "overdue", "", now, "resolve SLA of %s ran out", sla);
     if (rc == PB_OK)

@@ -82,5 +82,6 @@ char *pb_metrics_render(size_t *len)
 
 void pb_metrics_reset(void)
 {
+    memset(metrics, 0, sizeof metrics);
     n_metrics = 0;
 }

@@ -49,6 +49,30 @@ int pb_outbox_queue(struct pb_engine *e, const char *connector, enum pb_target_k
     return rc;
 }
 
+int pb_outbox_queue_reply(struct pb_engine *e, int64_t thread_send_id, const struct pb_message *m)
+{
+    struct pb_outbox ref;
+    int rc = pb_store_outbox_get(e->store, thread_send_id, &ref);
+    if (rc != PB_OK)
+        return rc;
+    /* A SEND that names another SEND in ref_id is a reply in that message's thread. It goes
+     * to the same target, so it is sent only after the message it answers. */
+    struct pb_outbox o = {.target_kind = ref.target_kind, .kind = PB_OUTBOX_SEND};
+    o.ref_id = thread_send_id;
+    pb_copy(o.connector, sizeof o.connector, ref.connector);
+    pb_copy(o.target, sizeof o.target, ref.target);
+    pb_outbox_clear(&ref);
+    o.created_ms = pb_now_ms();
+    o.next_attempt_ms = 0;
+    o.payload = pb_message_to_json(m);
+    if (!o.payload)
+        return PB_ERR_NOMEM;
+    rc = pb_store_outbox_add(e->store, &o);
+    free(o.payload);
+    e->outbox_dirty = 1;
+    return rc;
+}
+
 int pb_outbox_queue_update(struct pb_engine *e, int64_t send_id, const struct pb_message *m)
 {
     struct pb_outbox ref;
@@ -114,13 +138,16 @@ static void dispatch_row(struct pb_engine *e, struct pb_attached *a, struct pb_o
         e->outbox_dirty = 1;
         return;
     }
-    if (o->kind == PB_OUTBOX_UPDATE) {
+    if (o->ref_id) { /* an update of that message, or a reply in its thread */
         if (pb_store_outbox_get(e->store, o->ref_id, &ref) != PB_OK ||
             ref.state != PB_OUTBOX_DONE) {
-            pb_store_outbox_fail(e->store, o->id, "the message to update was never sent", now);
             pb_outbox_clear(&ref);
-            e->outbox_dirty = 1;
-            return;
+            if (o->kind == PB_OUTBOX_UPDATE) {
+                pb_store_outbox_fail(e->store, o->id, "the message to update was never sent", now);
+                e->outbox_dirty = 1;
+                return;
+            }
+            /* A reply whose thread never started is sent as a message of its own. */
         }
     }
     struct pb_message_view view;
@@ -132,12 +159,14 @@ static void dispatch_row(struct pb_engine *e, struct pb_attached *a, struct pb_o
         e->outbox_dirty = 1;
         return;
     }
-    struct pb_send send = {.size = sizeof send,
-                           .id = (uint64_t)o->id,
-                           .target_kind = (enum pb_target_kind)o->target_kind,
-                           .target = o->target,
-                           .message_ref = o->kind == PB_OUTBOX_UPDATE ? ref.message_ref : NULL,
-                           .message = &view.message};
+    struct pb_send send = {
+        .size = sizeof send,
+        .id = (uint64_t)o->id,
+        .target_kind = (enum pb_target_kind)o->target_kind,
+        .target = o->target,
+        .message_ref = o->kind == PB_OUTBOX_UPDATE ? ref.message_ref : NULL,
+        .thread_ref = o->kind == PB_OUTBOX_SEND && ref.message_ref[0] ? ref.message_ref : NULL,
+        .message = &view.message};
     struct pb_in_flight *f = &e->in_flight[e->n_in_flight++];
     f->id = o->id;
     f->started_ms = now;

@@ -194,7 +194,7 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
         d->step[0] = '\0';
         d->step_outbox_id = 0;
         d->finished_ms = a.created_ms;
-        if (s->thanks) {
+        if (s->thanks && s->thanks[0]) { /* thanks = "" sends nothing */
             struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = s->thanks};
             rc = pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, NULL);
         }

@@ -45,6 +45,14 @@ static void test_levels_fire_once_across_restarts(void **state)
         if (strcmp(f->sent[i].title, "Reminder") == 0)
             r = &f->sent[i];
     assert_int_equal(r->target_kind, PB_TARGET_CHANNEL);
+    /* A reply in the alert's thread: the alert's own send reported this reference. */
+    char alert_ref[64];
+    for (size_t i = 0; i < f->n_sent; i++)
+        if (!f->sent[i].update && strcmp(f->sent[i].target, "leads") == 0) {
+            snprintf(alert_ref, sizeof alert_ref, "ref-%llu", (unsigned long long)f->sent[i].id);
+            break;
+        }
+    assert_string_equal(r->thread_ref, alert_ref);
     assert_string_equal(r->text, "Nobody has acknowledged a score of 2 of 5 on \"How was your "
                                  "week?\" (Weekly pulse), alert #1 for Support leads within its "
                                  "SLA of 30 min.");

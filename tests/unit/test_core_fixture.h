@@ -37,6 +37,7 @@ struct fx_sent {
     int target_kind;
     char target[128];
     char message_ref[128];
+    char thread_ref[128];
     char title[128], text[512], note[512];
     int kind;
     int n_buttons;
@@ -67,6 +68,7 @@ static inline void fx_record(struct fx *f, const struct pb_send *s, int update)
     r->target_kind = (int)s->target_kind;
     snprintf(r->target, sizeof r->target, "%s", s->target);
     snprintf(r->message_ref, sizeof r->message_ref, "%s", s->message_ref ? s->message_ref : "");
+    snprintf(r->thread_ref, sizeof r->thread_ref, "%s", s->thread_ref ? s->thread_ref : "");
     const struct pb_message *m = s->message;
     r->kind = (int)m->kind;
     snprintf(r->title, sizeof r->title, "%s", m->title ? m->title : "");
