@@ -29,9 +29,13 @@
 #define SK_MAX_ID           64  /* a Slack id (U..., C..., D...) or a ts */
 #define SK_MAX_REF          160 /* "<channel>:<ts>" */
 #define SK_HELLO_TIMEOUT_MS 15000
-#define SK_BACKOFF_MIN_MS   1000
-#define SK_BACKOFF_MAX_MS   60000
-#define SK_MAX_WAIT_MS      20000 /* longer pacing waits go back to the outbox as a retry */
+/* How long a replaced link keeps serving after its successor's hello: Slack may still
+ * deliver on it (its own grace period is about ten seconds), and a frame already on the way
+ * must not be cut off by our close. */
+#define SK_DRAIN_MS       3000
+#define SK_BACKOFF_MIN_MS 1000
+#define SK_BACKOFF_MAX_MS 60000
+#define SK_MAX_WAIT_MS    20000 /* longer pacing waits go back to the outbox as a retry */
 
 /* Close codes (RFC 6455). */
 #define SK_CLOSE_NORMAL     1000
@@ -53,6 +57,7 @@ struct slack_link {
     int closing;     /* we closed it on purpose: its end is no failure */
     int dead;        /* we closed it as broken: its end is a failure */
     int replaced;    /* a successor is being opened for it */
+    int draining;    /* its successor is up: it serves what still comes, then closes */
     unsigned serial; /* for the log */
 };
 

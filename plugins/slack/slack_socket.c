@@ -139,10 +139,12 @@ static void link_hello(struct slack_link *l)
         slot->next = NULL;
     }
     sk_log(l->sk, PB_LOG_INFO, "connection %d: link %u is up%s", slot->index, l->serial,
-           old ? "; closing the link it replaces" : "");
+           old ? "; the link it replaces drains, then closes" : "");
     update_state(l->sk, "Socket Mode connected");
-    if (old)
-        link_close(old, SK_CLOSE_NORMAL, "refreshed");
+    if (old) {
+        old->draining = 1;
+        link_arm(old, SK_DRAIN_MS);
+    }
 }
 
 /* Opens a successor for `l`, which keeps serving until the successor says hello. */
@@ -171,6 +173,10 @@ static void idle_fired(void *arg)
 {
     struct slack_link *l = arg;
 
+    if (l->draining) {
+        link_close(l, SK_CLOSE_NORMAL, "refreshed");
+        return;
+    }
     if (!l->hello) {
         sk_log(l->sk, PB_LOG_WARNING, "connection %d: no hello on link %u within %d s",
                l->slot->index, l->serial, SK_HELLO_TIMEOUT_MS / 1000);
