@@ -187,6 +187,52 @@ struct pb_cfg_alerts {
     size_t n_escalation;
 };
 
+/* ---- customer check-ins (docs/checkins.md) ---- */
+
+/* Where each field of a closed interaction is found in a help desk's webhook body: a JSON
+ * pointer (RFC 6901, starting with '/'), or any other text as a literal value. NULL: absent. */
+struct pb_cfg_checkin_fields {
+    const char *id, *customer_id, *customer_name, *customer_email, *customer_locale,
+        *customer_timezone, *connector, *user, *team, *agent, *channel, *touchpoint, *closed_at;
+    struct pb_cfg_handle *tags; /* tag name in `connector`, its pointer or literal in `user` */
+    size_t n_tags;
+};
+
+struct pb_cfg_checkin_source {
+    const char *id;        /* POST /v1/interactions/<id> */
+    const char *connector; /* or NULL: closed interactions this connector reports in chat */
+    struct pb_cfg_checkin_fields fields;
+    int line;
+};
+
+/* Which closed interactions a customer survey follows, and when. */
+struct pb_cfg_checkin_policy {
+    const char *survey; /* a survey of kind customer */
+    int64_t delay_ms;   /* after the interaction closed */
+    int sample;         /* percent of interactions asked, chosen from the interaction id */
+    const char **touchpoints;
+    size_t n_touchpoints;
+    const char **teams; /* each includes its sub-teams */
+    size_t n_teams;
+    const char **tags; /* "name" (present) or "name=value"; all must hold */
+    size_t n_tags;
+    int line;
+};
+
+struct pb_cfg_checkins {
+    const char *secret_file, *secret_credential; /* HMAC-SHA256 webhook signatures */
+    const char *token_file, *token_credential;   /* or a bearer token */
+    int64_t max_age_ms;      /* oldest signature timestamp taken (and replay window) */
+    int64_t contact_cap_ms;  /* at most one check-in per customer in this time */
+    int max_depth;           /* deepest JSON nesting accepted */
+    const char **stop_words; /* besides the built-in ones */
+    size_t n_stop_words;
+    struct pb_cfg_checkin_source *sources;
+    size_t n_sources;
+    struct pb_cfg_checkin_policy *policies;
+    size_t n_policies;
+};
+
 struct pb_config {
     const char *path;
     struct pb_cfg_daemon daemon;
@@ -203,6 +249,7 @@ struct pb_config {
     struct pb_cfg_route *routes;
     size_t n_routes;
     struct pb_cfg_alerts alerts;
+    struct pb_cfg_checkins checkins;
     void *priv; /* libconfig state and string storage */
 };
 
@@ -240,6 +287,8 @@ const struct pb_cfg_team *pb_config_team(const struct pb_config *cfg, const char
 const struct pb_cfg_survey *pb_config_survey(const struct pb_config *cfg, const char *id);
 const struct pb_cfg_question *pb_config_question(const struct pb_cfg_survey *s, const char *id);
 const struct pb_cfg_connector *pb_config_connector(const struct pb_config *cfg, const char *name);
+const struct pb_cfg_checkin_source *pb_config_checkin_source(const struct pb_config *cfg,
+                                                             const char *id);
 /* Whether team `id` is `ancestor` or below it. */
 int pb_config_team_within(const struct pb_config *cfg, const char *id, const char *ancestor);
 

@@ -582,6 +582,143 @@ static void check_alerts(struct pb_cfg_ctx *ctx)
         }
 }
 
+/* ---- check-ins ------------------------------------------------------------------------- */
+
+const struct pb_cfg_checkin_source *pb_config_checkin_source(const struct pb_config *cfg,
+                                                             const char *id)
+{
+    for (size_t i = 0; id && i < cfg->checkins.n_sources; i++)
+        if (cfg->checkins.sources[i].id && strcmp(cfg->checkins.sources[i].id, id) == 0)
+            return &cfg->checkins.sources[i];
+    return NULL;
+}
+
+/* A JSON pointer is "" or "/"-separated tokens where '~' is only ever "~0" or "~1". */
+static int pointer_ok(const char *p)
+{
+    for (const char *c = p; *c; c++)
+        if (*c == '~' && c[1] != '0' && c[1] != '1')
+            return 0;
+    return 1;
+}
+
+static void check_field(struct pb_cfg_ctx *ctx, const config_setting_t *at, const char *label,
+                        const char *key, const char *value)
+{
+    if (value && value[0] == '/' && !pointer_ok(value))
+        pb_cfg_error(ctx, at,
+                     "%s: fields.%s: \"%s\" is not a JSON pointer: '~' must be followed by 0 "
+                     "or 1",
+                     label, key, value);
+}
+
+static void check_sources(struct pb_cfg_ctx *ctx, config_setting_t *cs)
+{
+    const struct pb_config *cfg = ctx->cfg;
+    const struct pb_cfg_checkins *c = &cfg->checkins;
+    char label[128], hint[128];
+    config_setting_t *list = cs ? config_setting_get_member(cs, "sources") : NULL;
+    for (size_t i = 0; i < c->n_sources; i++) {
+        const struct pb_cfg_checkin_source *src = &c->sources[i];
+        config_setting_t *s = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+        if (!src->id)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (c->sources[j].id && strcmp(c->sources[j].id, src->id) == 0)
+                pb_cfg_error(ctx, pb_cfg_at(s, "id"), "duplicate source id \"%s\"", src->id);
+        snprintf(label, sizeof label, "checkins: source \"%s\"", src->id);
+        if (src->connector && !pb_config_connector(cfg, src->connector)) {
+            hint_for(hint, sizeof hint, src->connector, cfg->connectors, cfg->n_connectors,
+                     sizeof *cfg->connectors);
+            pb_cfg_error(ctx, pb_cfg_at(s, "connector"),
+                         "%s: connector: unknown connector \"%s\"%s", label, src->connector, hint);
+        }
+        for (size_t j = 0; src->connector && j < i; j++)
+            if (c->sources[j].connector && strcmp(c->sources[j].connector, src->connector) == 0)
+                pb_cfg_error(ctx, pb_cfg_at(s, "connector"),
+                             "%s: connector \"%s\" is already the connector of source \"%s\"",
+                             label, src->connector, c->sources[j].id);
+        const struct pb_cfg_checkin_fields *f = &src->fields;
+        config_setting_t *fs = s ? config_setting_get_member(s, "fields") : NULL;
+        const char *const names[] = {"id",
+                                     "customer_id",
+                                     "customer_name",
+                                     "customer_email",
+                                     "customer_locale",
+                                     "customer_timezone",
+                                     "connector",
+                                     "user",
+                                     "team",
+                                     "agent",
+                                     "channel",
+                                     "touchpoint",
+                                     "closed_at"};
+        const char *const values[] = {f->id,
+                                      f->customer_id,
+                                      f->customer_name,
+                                      f->customer_email,
+                                      f->customer_locale,
+                                      f->customer_timezone,
+                                      f->connector,
+                                      f->user,
+                                      f->team,
+                                      f->agent,
+                                      f->channel,
+                                      f->touchpoint,
+                                      f->closed_at};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            check_field(ctx, pb_cfg_at(fs, names[k]), label, names[k], values[k]);
+        for (size_t k = 0; k < f->n_tags; k++)
+            check_field(ctx, pb_cfg_at(pb_cfg_at(fs, "tags"), f->tags[k].connector), label, "tags",
+                        f->tags[k].user);
+        if (!src->connector && (!f->id || !f->customer_id))
+            pb_cfg_error(ctx, fs ? fs : s,
+                         "%s: fields: give at least id and customer_id, so that each "
+                         "interaction and customer can be told apart",
+                         label);
+    }
+}
+
+static void check_policies(struct pb_cfg_ctx *ctx, config_setting_t *cs)
+{
+    const struct pb_config *cfg = ctx->cfg;
+    const struct pb_cfg_checkins *c = &cfg->checkins;
+    char label[128], hint[128];
+    config_setting_t *list = cs ? config_setting_get_member(cs, "policies") : NULL;
+    for (size_t i = 0; i < c->n_policies; i++) {
+        const struct pb_cfg_checkin_policy *p = &c->policies[i];
+        config_setting_t *s = list ? config_setting_get_elem(list, (unsigned)i) : NULL;
+        snprintf(label, sizeof label, "checkins: policy #%zu", i + 1);
+        const struct pb_cfg_survey *sv = p->survey ? pb_config_survey(cfg, p->survey) : NULL;
+        if (p->survey && !sv)
+            check_survey_ref(ctx, s, label, p->survey);
+        else if (sv && sv->kind != PB_SURVEY_CUSTOMER)
+            pb_cfg_error(ctx, pb_cfg_at(s, "survey"),
+                         "%s: survey \"%s\" is of kind employee; a check-in asks a survey of "
+                         "kind = \"customer\"",
+                         label, p->survey);
+        for (size_t t = 0; t < p->n_teams; t++)
+            if (!pb_config_team(cfg, p->teams[t])) {
+                hint_for(hint, sizeof hint, p->teams[t], cfg->teams, cfg->n_teams,
+                         sizeof *cfg->teams);
+                pb_cfg_error(ctx, elem(s, "teams", t), "%s: teams: unknown team \"%s\"%s", label,
+                             p->teams[t], hint);
+            }
+        for (size_t t = 0; t < p->n_tags; t++)
+            if (!p->tags[t][0] || p->tags[t][0] == '=')
+                pb_cfg_error(ctx, elem(s, "tags", t),
+                             "%s: tags: expected \"name\" or \"name=value\", got \"%s\"", label,
+                             p->tags[t]);
+    }
+}
+
+static void check_checkins(struct pb_cfg_ctx *ctx)
+{
+    config_setting_t *cs = config_lookup(&ctx->priv->lc, "checkins");
+    check_sources(ctx, cs);
+    check_policies(ctx, cs);
+}
+
 void pb_cfg_cross_check(struct pb_cfg_ctx *ctx)
 {
     const struct pb_config *cfg = ctx->cfg;
@@ -593,4 +730,5 @@ void pb_cfg_cross_check(struct pb_cfg_ctx *ctx)
     check_schedules(ctx);
     check_routes(ctx);
     check_alerts(ctx);
+    check_checkins(ctx);
 }

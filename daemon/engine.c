@@ -47,7 +47,14 @@ int pb_engine_create(const struct pb_engine_setup *setup, const struct pb_config
     e->wake = setup->wake;
     e->wake_arg = setup->wake_arg;
     e->cfg = cfg;
+    char err[512];
+    if (pb_checkin_keys_load(&cfg->checkins, &e->checkin_keys, err, sizeof err) != 0) {
+        pb_err(MOD, "checkins: %s", err);
+        free(e);
+        return PB_ERR_INVALID;
+    }
     if (pb_roster_build(cfg, &e->roster) != PB_OK) {
+        pb_checkin_keys_wipe(&e->checkin_keys);
         free(e);
         return PB_ERR_NOMEM;
     }
@@ -62,14 +69,27 @@ void pb_engine_destroy(struct pb_engine *e)
         return;
     pb_roster_free(e->roster);
     free(e->lookups);
+    pb_checkin_keys_wipe(&e->checkin_keys);
     free(e);
 }
 
 int pb_engine_reconfigure(struct pb_engine *e, const struct pb_config *cfg)
 {
     struct pb_roster *roster;
-    if (pb_roster_build(cfg, &roster) != PB_OK)
+    struct pb_checkin_keys keys;
+    char err[512];
+    /* A secret that cannot be read now keeps the running configuration, secret and all. */
+    if (pb_checkin_keys_load(&cfg->checkins, &keys, err, sizeof err) != 0) {
+        pb_err(MOD, "checkins: %s", err);
+        return PB_ERR_INVALID;
+    }
+    if (pb_roster_build(cfg, &roster) != PB_OK) {
+        pb_checkin_keys_wipe(&keys);
         return PB_ERR_NOMEM;
+    }
+    pb_checkin_keys_wipe(&e->checkin_keys);
+    e->checkin_keys = keys;
+    pb_checkin_keys_wipe(&keys);
     pb_roster_free(e->roster);
     e->roster = roster;
     e->cfg = cfg;
@@ -198,19 +218,14 @@ int pb_engine_event(struct pb_engine *e, const char *connector, const struct pb_
             return PB_ERR_INVALID;
         return token_event(e, connector, ev, reply, reply_len);
     case PB_EVENT_TEXT:
-        if (!pb_roster_by_handle(e->roster, connector, ev->user)) {
-            pb_info(MOD, "%s: a message from %s, who is not on the roster; ignored", connector,
-                    ev->user ? ev->user : "?");
-            snprintf(reply, reply_len, "You are not on pulsebot's roster.");
-            return PB_ERR_UNKNOWN;
-        }
+        if (!ev->user || !ev->text)
+            return PB_ERR_INVALID;
+        /* Someone off the roster may be a customer answering a check-in, or saying stop. */
+        if (!pb_roster_by_handle(e->roster, connector, ev->user))
+            return pb_checkin_text(e, connector, ev, reply, reply_len);
         return pb_survey_text(e, connector, ev, reply, reply_len);
     case PB_EVENT_INTERACTION_CLOSED:
-        /* Not acknowledged as taken: nothing was committed for it. */
-        pb_info(MOD, "%s reported a closed interaction; customer check-ins are not configured",
-                connector);
-        snprintf(reply, reply_len, "Customer check-ins are not configured.");
-        return PB_ERR_UNKNOWN;
+        return pb_checkin_closed_event(e, connector, ev, reply, reply_len);
     }
     return PB_ERR_INVALID;
 }
@@ -229,6 +244,9 @@ int64_t pb_engine_next_due(struct pb_engine *e)
     if (pb_store_delivery_next_expiry(e->store, &ms) == PB_OK && ms < next)
         next = ms;
     ms = pb_escalation_next_due(e);
+    if (ms < next)
+        next = ms;
+    ms = pb_checkin_next_due(e);
     if (ms < next)
         next = ms;
     if (next < e->hold_until)
@@ -255,6 +273,7 @@ void pb_engine_run(struct pb_engine *e)
     /* Expire first: a person whose last pulse just closed is asked again by a round due now. */
     pb_survey_expire_due(e, now);
     pb_schedule_run_due(e, now);
+    pb_checkin_run_due(e, now);
     pb_escalation_run_due(e, now);
     pb_outbox_dispatch(e, now);
 }

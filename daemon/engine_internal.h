@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "engine.h"
@@ -53,10 +54,11 @@ struct pb_engine {
     struct pb_lookup *lookups;
     size_t n_lookups;
     uint64_t last_request;
-    int64_t hold_until;   /* after a store failure: wait before trying again */
-    int64_t lookup_retry; /* when to ask connectors that were busy again, or 0 */
-    int outbox_dirty;     /* rows may be dispatchable now */
-    int dispatching;      /* guards against re-entry from a synchronous send_done */
+    int64_t hold_until;                  /* after a store failure: wait before trying again */
+    int64_t lookup_retry;                /* when to ask connectors that were busy again, or 0 */
+    int outbox_dirty;                    /* rows may be dispatchable now */
+    int dispatching;                     /* guards against re-entry from a synchronous send_done */
+    struct pb_checkin_keys checkin_keys; /* webhook secret and bearer token */
 };
 
 /* survey.c */
@@ -72,6 +74,32 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now);
 /* A new wave closes the person's unfinished delivery of the survey, as expired. */
 int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person);
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id);
+/* pb_survey_start for a recipient outside the roster (a customer): `person` is its key, and
+ * the question goes to `address` on `connector`. Sets *delivery_id when not NULL. */
+int pb_survey_start_to(struct pb_engine *e, const struct pb_cfg_survey *s, const char *person,
+                       const char *connector, const char *address, const char *schedule,
+                       int64_t round, int64_t opened_ms, int64_t *delivery_id);
+/* Ends an unfinished delivery as expired, its pending question closed with `note`. */
+int pb_survey_withdraw(struct pb_engine *e, struct pb_delivery *d, const char *note);
+
+/* checkin.c: closed interactions to customer deliveries */
+/* Takes one closed interaction: keeps it, decides by the policies and schedules the check-in,
+ * committed (with the webhook signature `sig`, when given, as seen until sig_expires_ms)
+ * before it returns. `outcome` gets "scheduled" or "skipped: <why>". PB_ERR_DONE: the
+ * interaction was known already, and `outcome` is what was decided then; PB_ERR_FORGED: the
+ * signature was used before. */
+int pb_checkin_intake(struct pb_engine *e, struct pb_interaction *in, const char *sig,
+                      int64_t sig_expires_ms, char *outcome, size_t outcome_len);
+int64_t pb_checkin_next_due(struct pb_engine *e);
+void pb_checkin_run_due(struct pb_engine *e, int64_t now);
+/* PB_EVENT_INTERACTION_CLOSED from a connector. */
+int pb_checkin_closed_event(struct pb_engine *e, const char *connector, const struct pb_event *ev,
+                            char *reply, size_t reply_len);
+/* A text from someone not on the roster: a customer's answer or their "stop". */
+int pb_checkin_text(struct pb_engine *e, const char *connector, const struct pb_event *ev,
+                    char *reply, size_t reply_len);
+/* The team that handled the interaction a customer delivery follows, "" when none. */
+void pb_checkin_team_of(struct pb_engine *e, int64_t delivery_id, char *team, size_t len);
 
 /* route.c: rules from an answer to alerts; pb_route_answer runs inside the answer's
  * transaction. */

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "checkin.h"
 #include "clock.h"
 #include "config.h"
 #include "core_http.h"
@@ -215,7 +216,8 @@ static void reload(struct daemon *d)
         return;
     }
     if (pb_engine_reconfigure(d->engine, cfg) != PB_OK) {
-        pb_err(MOD, "out of memory while applying the new configuration; the running one stays");
+        pb_err(MOD, "the new configuration could not be applied (see above); the running one "
+                    "stays");
         pb_config_free(cfg);
         pb_notify_ready("running; the last reload was refused");
         return;
@@ -302,6 +304,8 @@ static int start_services(struct daemon *d)
         return -1;
     d->engine_timer = pb_loop_timer_new(d->loop, engine_tick, d);
     if (!d->engine_timer)
+        return -1;
+    if (pb_checkin_http_register(d->server, d->engine) != 0)
         return -1;
     return pb_core_http_register(d->server, d->store) == 0 ? 0 : -1;
 }

@@ -30,7 +30,7 @@
 
 struct pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 3
+#define PB_STORE_SCHEMA_VERSION 4
 
 int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
 void pb_store_close(struct pb_store *s);
@@ -290,6 +290,84 @@ int pb_store_handle_put(struct pb_store *s, const struct pb_handle *h);
 /* Every handle of a connector, in person order; a non-zero return of `visit` stops it. */
 int pb_store_handle_scan(struct pb_store *s, const char *connector,
                          int (*visit)(void *arg, const struct pb_handle *h), void *arg);
+
+/* ---- customer check-ins: closed interactions, the check-ins they scheduled, opt-outs ---- */
+
+/* One closed interaction as it arrived. (source, ext_id) is unique: a help desk's retry finds
+ * the row and gets the same answer. */
+struct pb_interaction {
+    int64_t id;
+    char source[64];   /* "" for POST /v1/interactions, a source id, or "chat:<connector>" */
+    char ext_id[128];  /* the help desk's id of the interaction */
+    char customer[64]; /* the customer key, "customer:..." */
+    char name[128], email[128], locale[32], timezone[64];
+    char connector[64], user[128]; /* where the customer is reached; "" when nowhere */
+    char team[64], agent[128], channel[64], touchpoint[64];
+    char tags[1024]; /* a JSON object of strings */
+    int64_t closed_ms, created_ms;
+    char outcome[160]; /* what was decided: "scheduled" or "skipped: <why>" */
+};
+
+enum pb_checkin_state {
+    PB_CHECKIN_SCHEDULED = 0, /* due at due_ms */
+    PB_CHECKIN_SENT = 1,      /* its delivery was created at fired_ms */
+    PB_CHECKIN_SKIPPED = 2,   /* when it fell due the customer had opted out or been asked */
+};
+
+struct pb_checkin {
+    int64_t id;
+    int64_t interaction_id;
+    char survey[64];
+    char customer[64];
+    char email[128];
+    char connector[64], user[128];
+    char team[64]; /* the team that handled the interaction: routing uses it */
+    enum pb_checkin_state state;
+    int64_t due_ms, created_ms, fired_ms;
+    int64_t delivery_id; /* 0 until sent */
+    char note[160];      /* why it was skipped */
+};
+
+/* PB_ERR_DONE with *existing filled when (source, ext_id) is already known. */
+int pb_store_interaction_insert(struct pb_store *s, struct pb_interaction *in,
+                                struct pb_interaction *existing);
+int pb_store_interaction_get(struct pb_store *s, int64_t id, struct pb_interaction *out);
+int pb_store_interaction_set_outcome(struct pb_store *s, int64_t id, const char *outcome);
+
+int pb_store_checkin_insert(struct pb_store *s, struct pb_checkin *c); /* sets c->id */
+int pb_store_checkin_get(struct pb_store *s, int64_t id, struct pb_checkin *out);
+/* Scheduled check-ins with due_ms <= now, oldest first. */
+int pb_store_checkin_due(struct pb_store *s, int64_t now_ms, struct pb_checkin *out, size_t limit,
+                         size_t *n_out);
+/* The earliest due_ms of a scheduled check-in; PB_ERR_UNKNOWN when none. */
+int pb_store_checkin_next_due(struct pb_store *s, int64_t *ms);
+/* SCHEDULED -> SENT (with its delivery) or SKIPPED (with a note); PB_ERR_DONE otherwise. */
+int pb_store_checkin_settle(struct pb_store *s, const struct pb_checkin *c);
+/* Why the customer (known by connector and user, or by email) may not get another check-in
+ * now: one scheduled (other than `except_id`), one sent at or after `since_ms`, or one whose
+ * delivery is still open. 1 with `why` set, 0 when free, or an error. */
+int pb_store_checkin_busy(struct pb_store *s, const char *connector, const char *user,
+                          const char *email, int64_t since_ms, int64_t except_id, char *why,
+                          size_t why_len);
+/* The team that handled the interaction a customer delivery follows; PB_ERR_UNKNOWN when the
+ * delivery is not a check-in's. */
+int pb_store_checkin_team(struct pb_store *s, int64_t delivery_id, char *team, size_t len);
+size_t pb_store_checkin_count(struct pb_store *s);
+
+/* Opt-outs, kept by connector and user and by email, so that a customer who said stop on one
+ * connector is not asked on another where they are known by the same email. */
+int pb_store_optout_add(struct pb_store *s, const char *connector, const char *user,
+                        const char *email, int64_t now_ms);
+/* 1 when opted out by either key, 0 when not, or an error. */
+int pb_store_optout_has(struct pb_store *s, const char *connector, const char *user,
+                        const char *email);
+/* The email the interactions of (connector, user) gave, newest first; "" when none. */
+int pb_store_customer_email(struct pb_store *s, const char *connector, const char *user,
+                            char *email, size_t len);
+
+/* Webhook signatures seen within the replay window. PB_OK when `sig` is new (it is kept until
+ * expires_ms), PB_ERR_DONE when it was seen; expired ones are dropped on the way. */
+int pb_store_webhook_seen(struct pb_store *s, const char *sig, int64_t expires_ms, int64_t now_ms);
 
 /* ---- key/value state of connectors ---- */
 

@@ -203,10 +203,79 @@ static const char schema_v3[] =
     " CASE WHEN resolved_ms > 0 THEN resolved_ms - created_ms END AS resolve_time_ms,"
     " resolve_reason FROM alerts;";
 
+/*
+ * v4: customer check-ins. An interaction is kept once per (source, ext_id) with what was
+ * decided for it, so a help desk's retry gets the same answer and creates nothing. A check-in
+ * is a durable timer (due_ms while SCHEDULED) that becomes a delivery; its row keeps the team
+ * that handled the interaction, which routing uses for the customer's answers. Opt-outs are
+ * keyed by connector and user and by email. Webhook signatures are kept for the replay
+ * window. Customers never enter the roster: deliveries and answers name them "customer:...".
+ */
+static const char schema_v4[] =
+    "CREATE TABLE interactions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " source TEXT NOT NULL,"
+    " ext_id TEXT NOT NULL,"
+    " customer TEXT NOT NULL,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " email TEXT NOT NULL DEFAULT '',"
+    " locale TEXT NOT NULL DEFAULT '',"
+    " timezone TEXT NOT NULL DEFAULT '',"
+    " connector TEXT NOT NULL DEFAULT '',"
+    " user TEXT NOT NULL DEFAULT '',"
+    " team TEXT NOT NULL DEFAULT '',"
+    " agent TEXT NOT NULL DEFAULT '',"
+    " channel TEXT NOT NULL DEFAULT '',"
+    " touchpoint TEXT NOT NULL DEFAULT '',"
+    " tags TEXT NOT NULL DEFAULT '{}',"
+    " closed_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " outcome TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (source, ext_id)"
+    ") STRICT;"
+    "CREATE INDEX interactions_reach ON interactions (connector, user, id);"
+
+    "CREATE TABLE checkins ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " interaction_id INTEGER NOT NULL REFERENCES interactions (id),"
+    " survey TEXT NOT NULL,"
+    " customer TEXT NOT NULL,"
+    " email TEXT NOT NULL DEFAULT '',"
+    " connector TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " team TEXT NOT NULL DEFAULT '',"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+    " due_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " fired_ms INTEGER NOT NULL DEFAULT 0,"
+    " delivery_id INTEGER REFERENCES deliveries (id),"
+    " note TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    /* Spelled exactly as in store_checkin.c, so that SQLite uses them. */
+    "CREATE INDEX checkins_due ON checkins (due_ms, id) WHERE state = 0;"
+    "CREATE INDEX checkins_reach ON checkins (connector, user);"
+    "CREATE INDEX checkins_email ON checkins (email) WHERE email <> '';"
+    "CREATE INDEX checkins_interaction ON checkins (interaction_id);"
+    "CREATE UNIQUE INDEX checkins_delivery ON checkins (delivery_id);"
+
+    "CREATE TABLE customer_optouts ("
+    " kind TEXT NOT NULL CHECK (kind IN ('reach', 'email')),"
+    " key TEXT NOT NULL,"
+    " at_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, key)"
+    ") STRICT, WITHOUT ROWID;"
+
+    "CREATE TABLE webhook_signatures ("
+    " sig TEXT PRIMARY KEY,"
+    " expires_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX webhook_signatures_expiry ON webhook_signatures (expires_ms);";
+
 static const struct pb_migration migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
     {3, schema_v3},
+    {4, schema_v4},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == PB_STORE_SCHEMA_VERSION,

@@ -103,14 +103,21 @@ int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
                 p->id, s->id);
         return PB_ERR_UNKNOWN;
     }
+    return pb_survey_start_to(e, s, p->id, c->name, handle, schedule, round, opened_ms, NULL);
+}
+
+int pb_survey_start_to(struct pb_engine *e, const struct pb_cfg_survey *s, const char *person,
+                       const char *connector, const char *address, const char *schedule,
+                       int64_t round, int64_t opened_ms, int64_t *delivery_id)
+{
     int64_t now = pb_now_ms();
     struct pb_delivery d = {.round = round, .state = PB_DELIVERY_PENDING, .created_ms = now};
     d.expires_ms = (opened_ms ? opened_ms : now) + s->window_ms;
     pb_copy(d.survey, sizeof d.survey, s->id);
     pb_copy(d.schedule, sizeof d.schedule, schedule ? schedule : "");
-    pb_copy(d.person, sizeof d.person, p->id);
-    pb_copy(d.connector, sizeof d.connector, c->name);
-    pb_copy(d.address, sizeof d.address, handle);
+    pb_copy(d.person, sizeof d.person, person);
+    pb_copy(d.connector, sizeof d.connector, connector);
+    pb_copy(d.address, sizeof d.address, address);
     pb_copy(d.step, sizeof d.step, s->questions[0].id);
     /* Nested inside a round's transaction this commits nothing by itself. */
     int rc = pb_store_begin(e->store);
@@ -126,6 +133,8 @@ int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
         pb_store_rollback(e->store);
         return rc;
     }
+    if (delivery_id)
+        *delivery_id = d.id;
     pb_metrics_add("deliveries_created", 1);
     pb_engine_wake(e);
     return PB_OK;
@@ -170,7 +179,10 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     pb_copy(a.survey, sizeof a.survey, s->id);
     pb_copy(a.question, sizeof a.question, q->id);
     pb_copy(a.person, sizeof a.person, s->anonymous ? "" : d->person);
-    pb_copy(a.team, sizeof a.team, p && p->team ? p->team : "");
+    if (p && p->team)
+        pb_copy(a.team, sizeof a.team, p->team);
+    else if (!p) /* a customer: the team that handled their interaction */
+        pb_checkin_team_of(e, d->id, a.team, sizeof a.team);
 
     char note[600];
     if (s->anonymous) /* the note sits in the outbox beside the recipient's handle */
@@ -394,6 +406,11 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now)
     }
     if (n == 32)
         pb_engine_wake(e); /* more may be due */
+}
+
+int pb_survey_withdraw(struct pb_engine *e, struct pb_delivery *d, const char *note)
+{
+    return close_delivery(e, d, note, pb_now_ms());
 }
 
 int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person)
