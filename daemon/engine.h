@@ -48,8 +48,8 @@ void pb_engine_send_done(struct pb_engine *e, const char *connector, uint64_t id
                          const struct pb_send_result *res);
 
 /* A connector's answer to a lookup_user the engine asked for. */
-void pb_engine_lookup_done(struct pb_engine *e, const char *connector, uint64_t request,
-                           int status, const struct pb_user_info *info);
+void pb_engine_lookup_done(struct pb_engine *e, const char *connector, uint64_t request, int status,
+                           const struct pb_user_info *info);
 
 #define PB_ENGINE_IDLE INT64_MAX
 int64_t pb_engine_next_due(struct pb_engine *e); /* wall ms, or PB_ENGINE_IDLE */

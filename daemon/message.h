@@ -9,7 +9,7 @@
 #include "pulsebot/plugin.h"
 
 #define PB_MESSAGE_MAX_BUTTONS 32
-#define PB_MESSAGE_MAX_FIELDS 16
+#define PB_MESSAGE_MAX_FIELDS  16
 
 /* malloc'd JSON text, or NULL when out of memory. */
 char *pb_message_to_json(const struct pb_message *m);

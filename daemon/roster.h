@@ -28,8 +28,7 @@ const char *pb_roster_handle(const struct pb_roster *r, const struct pb_cfg_pers
                              const char *connector);
 /* The first connector (in configuration order) where the person has a handle; NULL if none. */
 const struct pb_cfg_connector *pb_roster_reach(const struct pb_roster *r,
-                                               const struct pb_cfg_person *p,
-                                               const char **handle);
+                                               const struct pb_cfg_person *p, const char **handle);
 
 /* The channels on `connector` that a person belongs to: those of their team and its parents,
  * and of the teams they manage. */

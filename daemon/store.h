@@ -45,8 +45,8 @@ void pb_store_rollback(struct pb_store *s);
 /* ---- deliveries: one survey sent to one person ---- */
 
 enum pb_delivery_state {
-    PB_DELIVERY_PENDING = 0,  /* created; its first question is in the outbox */
-    PB_DELIVERY_SENT = 1,     /* the first question reached the person */
+    PB_DELIVERY_PENDING = 0,   /* created; its first question is in the outbox */
+    PB_DELIVERY_SENT = 1,      /* the first question reached the person */
     PB_DELIVERY_ANSWERING = 2, /* at least one answer; more questions pending */
     PB_DELIVERY_COMPLETED = 3,
     PB_DELIVERY_EXPIRED = 4,
@@ -62,7 +62,7 @@ struct pb_delivery {
     char connector[64];
     char address[128]; /* the person's handle on that connector */
     enum pb_delivery_state state;
-    char step[64];         /* the question now pending, "" when none */
+    char step[64];          /* the question now pending, "" when none */
     int64_t step_outbox_id; /* the outbox row that carries the pending question's message */
     int64_t created_ms, sent_ms, expires_ms, finished_ms;
 };
@@ -101,9 +101,9 @@ struct pb_answer {
     char question[64];
     int has_score;
     int score;
-    char *text;       /* NULL or a malloc'd string (free with pb_answer_clear) */
-    char person[64];  /* "" for an anonymous survey */
-    char team[64];    /* the person's team when answered; kept for anonymous reports too */
+    char *text;      /* NULL or a malloc'd string (free with pb_answer_clear) */
+    char person[64]; /* "" for an anonymous survey */
+    char team[64];   /* the person's team when answered; kept for anonymous reports too */
     int64_t created_ms;
 };
 
@@ -123,7 +123,7 @@ struct pb_alert {
     int64_t delivery_id;
     int64_t answer_id;
     char rule[64];
-    char team[64];     /* owning team */
+    char team[64]; /* owning team */
     char connector[64];
     char channel[128];
     enum pb_alert_state state;
@@ -225,8 +225,8 @@ struct pb_outbox {
     int target_kind; /* enum pb_target_kind */
     char target[128];
     enum pb_outbox_kind kind;
-    int64_t ref_id;  /* UPDATE: the SEND row whose message this replaces */
-    char *payload;   /* the message as JSON (malloc'd; pb_outbox_clear) */
+    int64_t ref_id; /* UPDATE: the SEND row whose message this replaces */
+    char *payload;  /* the message as JSON (malloc'd; pb_outbox_clear) */
     enum pb_outbox_state state;
     int attempts;
     int64_t next_attempt_ms;
@@ -264,8 +264,7 @@ void pb_outbox_clear(struct pb_outbox *o);
 /* PB_ERR_UNKNOWN when the schedule never ran. */
 int pb_store_schedule_get(struct pb_store *s, const char *schedule, int64_t *round,
                           int64_t *last_ms);
-int pb_store_schedule_set(struct pb_store *s, const char *schedule, int64_t round,
-                          int64_t last_ms);
+int pb_store_schedule_set(struct pb_store *s, const char *schedule, int64_t round, int64_t last_ms);
 
 /* ---- handles: people that connectors found by email ---- */
 

@@ -132,17 +132,16 @@ static const char schema_v1[] =
     ") STRICT, WITHOUT ROWID;";
 
 /* v2: what connectors told us about people they found by email. */
-static const char schema_v2[] =
-    "CREATE TABLE handles ("
-    " connector TEXT NOT NULL,"
-    " person TEXT NOT NULL,"
-    " user TEXT NOT NULL DEFAULT '',"
-    " timezone TEXT NOT NULL DEFAULT '',"
-    " locale TEXT NOT NULL DEFAULT '',"
-    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
-    " checked_ms INTEGER NOT NULL,"
-    " PRIMARY KEY (connector, person)"
-    ") STRICT, WITHOUT ROWID;";
+static const char schema_v2[] = "CREATE TABLE handles ("
+                                " connector TEXT NOT NULL,"
+                                " person TEXT NOT NULL,"
+                                " user TEXT NOT NULL DEFAULT '',"
+                                " timezone TEXT NOT NULL DEFAULT '',"
+                                " locale TEXT NOT NULL DEFAULT '',"
+                                " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),"
+                                " checked_ms INTEGER NOT NULL,"
+                                " PRIMARY KEY (connector, person)"
+                                ") STRICT, WITHOUT ROWID;";
 
 /*
  * v3: closing the loop. Alerts get what routing decided (the answer's team, who it is for, the

@@ -17,7 +17,7 @@
 #include "pulsebot/plugin.h"
 
 #define PB_TOKEN_KEY_LEN 32
-#define PB_TOKEN_MAX 256
+#define PB_TOKEN_MAX     256
 
 enum pb_token_kind {
     PB_TOKEN_CHOICE = 'c', /* an answer: delivery, question index, value */
@@ -27,10 +27,10 @@ enum pb_token_kind {
 
 struct pb_token {
     enum pb_token_kind kind;
-    uint64_t id;       /* delivery or alert */
-    uint8_t index;     /* question index or action */
-    int16_t value;     /* the choice's value */
-    uint32_t expires;  /* LINK: seconds since the epoch */
+    uint64_t id;        /* delivery or alert */
+    uint8_t index;      /* question index or action */
+    int16_t value;      /* the choice's value */
+    uint32_t expires;   /* LINK: seconds since the epoch */
     char connector[64]; /* LINK */
     char user[128];     /* LINK */
 };

@@ -46,11 +46,11 @@ enum pb_status {
 };
 
 enum pb_log_level { /* syslog / journald priorities */
-    PB_LOG_ERR = 3,
-    PB_LOG_WARNING = 4,
-    PB_LOG_NOTICE = 5,
-    PB_LOG_INFO = 6,
-    PB_LOG_DEBUG = 7,
+                    PB_LOG_ERR = 3,
+                    PB_LOG_WARNING = 4,
+                    PB_LOG_NOTICE = 5,
+                    PB_LOG_INFO = 6,
+                    PB_LOG_DEBUG = 7,
 };
 
 /* ---- Messages: what the core asks a connector to show -------------------------------- */
@@ -78,7 +78,7 @@ struct pb_field {
 };
 
 #define PB_MESSAGE_EXPECTS_TEXT 0x1u /* a free-text reply is wanted (a placeholder may say so) */
-#define PB_MESSAGE_CLOSED 0x2u       /* no more input is taken: show it as settled */
+#define PB_MESSAGE_CLOSED       0x2u /* no more input is taken: show it as settled */
 
 /* Every string is plain text, some of it written by people: the connector escapes all of it
  * for its platform's markup, so that no text can mention anyone or inject markup. */
@@ -113,9 +113,9 @@ struct pb_send {
 };
 
 enum pb_send_outcome {
-    PB_SEND_DONE = 0,        /* delivered; message_ref says where */
-    PB_SEND_RETRY = 1,       /* try again after retry_after_ms (0: the host's backoff) */
-    PB_SEND_UNREACHABLE = 2, /* this recipient cannot be reached; do not retry */
+    PB_SEND_DONE = 0,          /* delivered; message_ref says where */
+    PB_SEND_RETRY = 1,         /* try again after retry_after_ms (0: the host's backoff) */
+    PB_SEND_UNREACHABLE = 2,   /* this recipient cannot be reached; do not retry */
     PB_SEND_MISCONFIGURED = 3, /* the connector's setup is wrong; log says why */
 };
 
@@ -322,8 +322,7 @@ struct pb_host {
     /* For connectors that are their own platform (the web chat): the people who have a
      * handle on this connector, and the channels a handle belongs to. */
     int (*directory_people)(pb_host_ctx *ctx,
-                            int (*visit)(void *arg, const char *user, const char *name),
-                            void *arg);
+                            int (*visit)(void *arg, const char *user, const char *name), void *arg);
     int (*directory_channels)(pb_host_ctx *ctx, const char *user,
                               int (*visit)(void *arg, const char *channel, const char *title),
                               void *arg);
@@ -375,8 +374,8 @@ struct pb_connector {
 
 struct pb_plugin_info {
     size_t size;
-    const char *name;    /* the connector's type, as used in the configuration */
-    const char *version; /* the module's own version, for the log */
+    const char *name;                /* the connector's type, as used in the configuration */
+    const char *version;             /* the module's own version, for the log */
     const struct pb_option *options; /* terminated by { NULL } */
     /* Create one connector instance. `ctx` is this instance's host handle. */
     int (*create)(const struct pb_host *host, pb_host_ctx *ctx, struct pb_connector *out);
