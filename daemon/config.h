@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "calendar.h"
 #include "pulsebot/plugin.h"
 
 /* A list of "file:line: message" lines. */
@@ -127,8 +128,10 @@ struct pb_cfg_audience {
 struct pb_cfg_schedule {
     const char *id;
     const char *survey;
-    int64_t every_ms; /* interval between rounds */
+    int64_t every_ms; /* interval between rounds (when there is no rule) */
     int64_t first_ms; /* delay of the first round after the schedule is new; default every_ms */
+    const char *rule_text;   /* a calendar rule, evaluated in each person's time zone, or NULL */
+    struct pb_cal_rule rule; /* parsed, when rule_text is set */
     struct pb_cfg_audience audience;
     int line;
 };

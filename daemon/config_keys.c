@@ -588,6 +588,16 @@ static void schedule_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *o
     struct pb_cfg_schedule *sc = obj;
     if (!pb_cfg_has(s, "first"))
         sc->first_ms = sc->every_ms;
+    if (pb_cfg_has(s, "every") == pb_cfg_has(s, "rule")) {
+        pb_cfg_error(ctx, s,
+                     "%s: give exactly one of `every` (an interval) and `rule` (a calendar "
+                     "rule)",
+                     label);
+        return;
+    }
+    char err[256];
+    if (sc->rule_text && pb_cal_parse(sc->rule_text, &sc->rule, err, sizeof err) != PB_OK)
+        pb_cfg_error(ctx, pb_cfg_at(s, "rule"), "%s: rule: %s", label, err);
 }
 
 static const struct pb_cfg_key schedule_keys[] = {
@@ -605,10 +615,15 @@ static const struct pb_cfg_key schedule_keys[] = {
      .help = "Id of the survey sent."},
     {.name = "every",
      .type = PB_CFG_DURATION,
-     .required = 1,
      .min = 1,
      .off = OFF(pb_cfg_schedule, every_ms),
-     .help = "Time between rounds."},
+     .help = "Time between rounds. Give this or `rule`."},
+    {.name = "rule",
+     .type = PB_CFG_STRING,
+     .off = OFF(pb_cfg_schedule, rule_text),
+     .help = "A calendar rule (a subset of RFC 5545 RRULE, see docs/schedules.md), such as "
+             "`\"FREQ=WEEKLY;BYDAY=FR;BYHOUR=14\"`: each person is asked when it fires in their "
+             "own time zone (UTC for people without one). Give this or `every`."},
     {.name = "first",
      .type = PB_CFG_DURATION,
      .def_doc = "`every`",

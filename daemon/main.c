@@ -123,6 +123,11 @@ static void print_schedules(const struct pb_config *cfg)
         size_t n = 0;
         char every[32], first[32];
         pb_roster_audience(roster, &sch->audience, count_person, &n);
+        if (sch->rule_text) {
+            printf("schedule %s: survey %s to %zu %s, at %s in each person's time zone\n", sch->id,
+                   sch->survey, n, n == 1 ? "person" : "people", sch->rule_text);
+            continue;
+        }
         format_duration(sch->every_ms, every, sizeof every);
         format_duration(sch->first_ms, first, sizeof first);
         printf("schedule %s: survey %s to %zu %s, first %s after it is new, then every %s\n",

@@ -6,18 +6,29 @@
  * never half of it. After downtime a restart never produces a burst of stale questions: the
  * latest round that fell due is asked late if its window is still open (the window counted
  * from when it was due), and every other missed round is recorded as missed.
+ *
+ * A schedule with a calendar rule instead of an interval is evaluated in each person's time
+ * zone: every zone of its audience is a round of its own, remembered under "<id>@<zone>", so
+ * "Fridays at 14:00" reaches Tokyo, Berlin and New York each at their 14:00, across their
+ * daylight-saving changes (tz.h states what happens to times that do not exist or exist
+ * twice). A rule that is new fires at its next occurrence, never for the past.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "tz.h"
 
 #define MOD "schedule"
+/* Distinct time zones one rule schedule follows (the IANA database has about 600 names). */
+#define PB_MAX_ZONES 1024
 
 struct round_ctx {
     struct pb_engine *e;
     const struct pb_cfg_schedule *sch;
+    const char *zone; /* a rule's round asks only the people in this time zone */
     const struct pb_cfg_survey *survey;
     int64_t round;
     int64_t at; /* when the round was due: its window is counted from then */
@@ -25,9 +36,16 @@ struct round_ctx {
     int rc;
 };
 
+static const char *person_zone(const struct pb_cfg_person *p)
+{
+    return p->timezone ? p->timezone : "UTC";
+}
+
 static int ask_person(void *arg, const struct pb_cfg_person *p)
 {
     struct round_ctx *c = arg;
+    if (c->zone && strcmp(person_zone(p), c->zone) != 0)
+        return 0;
     /* One open delivery per person and survey: the new wave replaces an unanswered one. */
     int rc = pb_survey_supersede(c->e, c->survey->id, p->id);
     if (rc != PB_OK)
@@ -60,11 +78,12 @@ static int next_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, in
     return rc;
 }
 
-/* Asks round `round`, which was due at `at`, of everyone in the audience. */
-static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t round,
-                      int64_t at)
+/* Asks round `round`, which was due at `at`, of everyone in the audience (in `zone`, for a
+ * rule); `key` names the round's state in the store. */
+static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, const char *key,
+                      const char *zone, int64_t round, int64_t at)
 {
-    struct round_ctx c = {.e = e, .sch = sch, .round = round, .at = at};
+    struct round_ctx c = {.e = e, .sch = sch, .zone = zone, .round = round, .at = at};
     c.survey = pb_config_survey(e->cfg, sch->survey);
     if (!c.survey)
         return;
@@ -74,26 +93,25 @@ static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, in
     if (rc == PB_OK)
         rc = c.rc;
     if (rc == PB_OK)
-        rc = pb_store_schedule_set(e->store, sch->id, round, at);
+        rc = pb_store_schedule_set(e->store, key, round, at);
     if (rc == PB_OK)
         rc = pb_store_commit(e->store);
     if (rc != PB_OK) {
         pb_store_rollback(e->store);
-        pb_err(MOD, "schedule %s round %lld could not be committed; it will be tried again",
-               sch->id, (long long)round);
+        pb_err(MOD, "schedule %s round %lld could not be committed; it will be tried again", key,
+               (long long)round);
         pb_engine_hold(e);
         return;
     }
-    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu", sch->id, (long long)round,
-              c.asked, c.skipped);
+    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu", key, (long long)round, c.asked,
+              c.skipped);
     pb_engine_wake(e);
 }
 
 /* Records a round as missed: nobody is asked, and the next one is due an interval later. */
-static void skip_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t round,
-                       int64_t at)
+static void skip_round(struct pb_engine *e, const char *key, int64_t round, int64_t at)
 {
-    if (pb_store_schedule_set(e->store, sch->id, round, at) != PB_OK) {
+    if (pb_store_schedule_set(e->store, key, round, at) != PB_OK) {
         pb_engine_hold(e);
         return;
     }
@@ -101,7 +119,120 @@ static void skip_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, i
     pb_warn(MOD,
             "schedule %s round %lld was missed: its window closed while the daemon was "
             "down, so nobody is asked a stale question",
-            sch->id, (long long)round);
+            key, (long long)round);
+}
+
+/* An interval schedule: one round for everyone, every `every`. */
+static void run_interval(struct pb_engine *e, const struct pb_cfg_schedule *sch,
+                         const struct pb_cfg_survey *survey, int64_t now)
+{
+    int64_t round, due;
+    if (next_round(e, sch, now, &round, &due) != PB_OK || due > now)
+        return;
+    /* After downtime only the latest round that fell due can still be asked; the ones before
+     * it are counted as missed. The cadence stays on its original times. */
+    int64_t behind = (now - due) / sch->every_ms;
+    if (behind > 0)
+        pb_warn(MOD,
+                "schedule %s: %lld round(s) fell due while the daemon was down and are not sent",
+                sch->id, (long long)behind);
+    round += behind;
+    int64_t at = due + behind * sch->every_ms;
+    if (now - at < survey->window_ms)
+        run_round(e, sch, sch->id, NULL, round + 1, at); /* late, but its window is open */
+    else
+        skip_round(e, sch->id, round + 1, at);
+}
+
+/* ---- calendar rules: each time zone of the audience is a round of its own ---- */
+
+struct zones {
+    const char *names[PB_MAX_ZONES];
+    size_t n;
+};
+
+static int collect_zone(void *arg, const struct pb_cfg_person *p)
+{
+    struct zones *z = arg;
+    const char *name = person_zone(p);
+    for (size_t i = 0; i < z->n; i++)
+        if (strcmp(z->names[i], name) == 0)
+            return 0;
+    if (z->n < PB_MAX_ZONES)
+        z->names[z->n++] = name;
+    return 0;
+}
+
+static void zone_key(const struct pb_cfg_schedule *sch, const char *zone, char *key, size_t len)
+{
+    snprintf(key, len, "%s@%s", sch->id, zone);
+}
+
+/* When a rule next fires in a zone after its last round, creating the state on first sight:
+ * a rule that is new fires at its next occurrence, never for the past. */
+static int zone_due(struct pb_engine *e, const struct pb_cfg_schedule *sch, const char *zone,
+                    const struct pb_tz **tz, int64_t now, int64_t *round, int64_t *due)
+{
+    char key[200], err[256];
+    int64_t last = 0;
+    if (pb_tz_get(zone, tz, err, sizeof err) != PB_OK) {
+        pb_err(MOD, "schedule %s: %s; its people in that zone are not asked", sch->id, err);
+        return PB_ERR_UNKNOWN;
+    }
+    zone_key(sch, zone, key, sizeof key);
+    int rc = pb_store_schedule_get(e->store, key, round, &last);
+    if (rc == PB_ERR_UNKNOWN) {
+        *round = 0;
+        last = now;
+        rc = pb_store_schedule_set(e->store, key, 0, last);
+    }
+    if (rc != PB_OK)
+        return rc;
+    return pb_cal_next(&sch->rule, *tz, last, due);
+}
+
+static void run_rule(struct pb_engine *e, const struct pb_cfg_schedule *sch,
+                     const struct pb_cfg_survey *survey, int64_t now)
+{
+    struct zones z = {.n = 0};
+    pb_roster_audience(e->roster, &sch->audience, collect_zone, &z);
+    for (size_t i = 0; i < z.n; i++) {
+        const struct pb_tz *tz;
+        int64_t round, due, next;
+        char key[200];
+        if (zone_due(e, sch, z.names[i], &tz, now, &round, &due) != PB_OK || due > now)
+            continue;
+        /* As for intervals: only the latest occurrence that passed can still be asked. */
+        int64_t at = due, behind = 0;
+        while (behind < 100000 && pb_cal_next(&sch->rule, tz, at, &next) == PB_OK && next <= now) {
+            at = next;
+            behind++;
+        }
+        if (behind > 0)
+            pb_warn(MOD,
+                    "schedule %s in %s: %lld round(s) fell due while the daemon was down "
+                    "and are not sent",
+                    sch->id, z.names[i], (long long)behind);
+        zone_key(sch, z.names[i], key, sizeof key);
+        if (now - at < survey->window_ms)
+            run_round(e, sch, key, z.names[i], round + behind + 1, at);
+        else
+            skip_round(e, key, round + behind + 1, at);
+    }
+}
+
+static int64_t rule_next_due(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t now)
+{
+    struct zones z = {.n = 0};
+    int64_t next = PB_ENGINE_IDLE;
+    pb_roster_audience(e->roster, &sch->audience, collect_zone, &z);
+    for (size_t i = 0; i < z.n; i++) {
+        const struct pb_tz *tz;
+        int64_t round, due;
+        if (zone_due(e, sch, z.names[i], &tz, now, &round, &due) == PB_OK && due < next)
+            next = due;
+    }
+    return next;
 }
 
 void pb_schedule_run_due(struct pb_engine *e, int64_t now)
@@ -109,23 +240,12 @@ void pb_schedule_run_due(struct pb_engine *e, int64_t now)
     for (size_t i = 0; i < e->cfg->n_schedules; i++) {
         const struct pb_cfg_schedule *sch = &e->cfg->schedules[i];
         const struct pb_cfg_survey *survey = pb_config_survey(e->cfg, sch->survey);
-        int64_t round, due;
-        if (!survey || next_round(e, sch, now, &round, &due) != PB_OK || due > now)
+        if (!survey)
             continue;
-        /* After downtime only the latest round that fell due can still be asked; the ones
-         * before it are counted as missed. The cadence stays on its original times. */
-        int64_t behind = (now - due) / sch->every_ms;
-        if (behind > 0)
-            pb_warn(MOD,
-                    "schedule %s: %lld round(s) fell due while the daemon was down and "
-                    "are not sent",
-                    sch->id, (long long)behind);
-        round += behind;
-        int64_t at = due + behind * sch->every_ms;
-        if (now - at < survey->window_ms)
-            run_round(e, sch, round + 1, at); /* late, but its window is still open */
+        if (sch->rule_text)
+            run_rule(e, sch, survey, now);
         else
-            skip_round(e, sch, round + 1, at);
+            run_interval(e, sch, survey, now);
     }
 }
 
@@ -133,8 +253,13 @@ int64_t pb_schedule_next_due(struct pb_engine *e)
 {
     int64_t next = PB_ENGINE_IDLE, now = pb_now_ms();
     for (size_t i = 0; i < e->cfg->n_schedules; i++) {
+        const struct pb_cfg_schedule *sch = &e->cfg->schedules[i];
         int64_t round, due;
-        if (next_round(e, &e->cfg->schedules[i], now, &round, &due) == PB_OK && due < next)
+        if (sch->rule_text)
+            due = rule_next_due(e, sch, now);
+        else if (next_round(e, sch, now, &round, &due) != PB_OK)
+            continue;
+        if (due < next)
             next = due;
     }
     return next;
