@@ -109,7 +109,10 @@ struct pb_cfg_survey {
     enum pb_survey_kind kind;
     const char *title; /* optional: shown above the first question */
     int anonymous;
-    int64_t window_ms; /* how long a delivery stays answerable; default 3 days */
+    int64_t window_ms;           /* how long a delivery stays answerable; default 3 days */
+    const char **reminder_texts; /* durations after the question, as written */
+    size_t n_reminders;
+    int64_t reminders_ms[8]; /* parsed, ascending, each inside the window */
     const char *thanks;
     struct pb_cfg_question *questions; /* the first is where a delivery starts */
     size_t n_questions;

@@ -484,6 +484,23 @@ static const struct pb_cfg_block question_block = {
 static void survey_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj, const char *label)
 {
     struct pb_cfg_survey *sv = obj;
+    const config_setting_t *rs = pb_cfg_at(s, "reminders");
+    if (sv->n_reminders > sizeof sv->reminders_ms / sizeof sv->reminders_ms[0]) {
+        pb_cfg_error(ctx, rs, "%s: reminders: at most 8", label);
+        sv->n_reminders = 0;
+    }
+    for (size_t i = 0; i < sv->n_reminders; i++) {
+        int64_t ms = pb_duration_parse_ms(sv->reminder_texts[i]);
+        if (ms <= 0 || ms >= sv->window_ms || (i && ms <= sv->reminders_ms[i - 1])) {
+            pb_cfg_error(ctx, rs,
+                         "%s: reminders: expected durations in ascending order inside the "
+                         "window, got \"%s\"",
+                         label, sv->reminder_texts[i]);
+            sv->n_reminders = 0;
+            break;
+        }
+        sv->reminders_ms[i] = ms;
+    }
     config_setting_t *qs = config_setting_get_member(s, "questions");
     for (size_t i = 0; qs && i < sv->n_questions; i++)
         if (!pb_cfg_has(config_setting_get_elem(qs, (unsigned)i), "next"))
@@ -525,6 +542,12 @@ static const struct pb_cfg_key survey_keys[] = {
      .min = 1,
      .off = OFF(pb_cfg_survey, window_ms),
      .help = "How long a delivery stays answerable."},
+    {.name = "reminders",
+     .type = PB_CFG_STRINGS,
+     .off = OFF(pb_cfg_survey, reminder_texts),
+     .off_n = OFF(pb_cfg_survey, n_reminders),
+     .help = "Durations after the question, such as `[ \"1d\", \"2d\" ]`, at which a person "
+             "who has not answered yet is reminded once each, inside the window."},
     {.name = "thanks",
      .type = PB_CFG_STRING,
      .def = "Thank you!",

@@ -243,6 +243,8 @@ int64_t pb_engine_next_due(struct pb_engine *e)
     int64_t ms;
     if (pb_store_delivery_next_expiry(e->store, &ms) == PB_OK && ms < next)
         next = ms;
+    if (pb_store_delivery_next_reminder(e->store, &ms) == PB_OK && ms < next)
+        next = ms;
     ms = pb_escalation_next_due(e);
     if (ms < next)
         next = ms;
@@ -272,6 +274,7 @@ void pb_engine_run(struct pb_engine *e)
     }
     /* Expire first: a person whose last pulse just closed is asked again by a round due now. */
     pb_survey_expire_due(e, now);
+    pb_survey_remind_due(e, now);
     pb_schedule_run_due(e, now);
     pb_checkin_run_due(e, now);
     pb_escalation_run_due(e, now);

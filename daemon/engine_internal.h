@@ -74,6 +74,8 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now);
 /* A new wave closes the person's unfinished delivery of the survey, as expired. */
 int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person);
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id);
+/* Sends the reminders that are due to people who have not answered yet. */
+void pb_survey_remind_due(struct pb_engine *e, int64_t now);
 /* pb_survey_start for a recipient outside the roster (a customer): `person` is its key, and
  * the question goes to `address` on `connector`. Sets *delivery_id when not NULL. */
 int pb_survey_start_to(struct pb_engine *e, const struct pb_cfg_survey *s, const char *person,

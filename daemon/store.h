@@ -30,7 +30,7 @@
 
 struct pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 4
+#define PB_STORE_SCHEMA_VERSION 5
 
 int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
 void pb_store_close(struct pb_store *s);
@@ -65,6 +65,8 @@ struct pb_delivery {
     char step[64];          /* the question now pending, "" when none */
     int64_t step_outbox_id; /* the outbox row that carries the pending question's message */
     int64_t created_ms, sent_ms, expires_ms, finished_ms;
+    int reminders_sent;
+    int64_t next_reminder_ms; /* 0: no reminder left */
 };
 
 int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d); /* sets d->id */
@@ -86,6 +88,11 @@ int pb_store_delivery_has_open(struct pb_store *s, const char *survey, const cha
 /* Unfinished deliveries whose expires_ms <= now, oldest first, at most `limit`. */
 int pb_store_delivery_expired(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
                               size_t limit, size_t *n_out);
+/* Deliveries still without an answer whose next reminder is due (0 < next_reminder_ms <= now),
+ * oldest first, at most `limit`; and the earliest such time (PB_ERR_UNKNOWN when none). */
+int pb_store_delivery_reminders_due(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
+                                    size_t limit, size_t *n_out);
+int pb_store_delivery_next_reminder(struct pb_store *s, int64_t *ms);
 /* The earliest expires_ms of an unfinished delivery; PB_ERR_UNKNOWN when none. */
 int pb_store_delivery_next_expiry(struct pb_store *s, int64_t *ms);
 /* The delivery whose pending question that outbox row carries (its step_outbox_id), newest

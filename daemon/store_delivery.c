@@ -11,7 +11,7 @@
 
 #define COLS                                                                                       \
     "id, survey, schedule, round, person, connector, address, state, step, step_outbox_id,"        \
-    " created_ms, sent_ms, expires_ms, finished_ms"
+    " created_ms, sent_ms, expires_ms, finished_ms, reminders_sent, next_reminder_ms"
 
 static void read_row(sqlite3_stmt *st, struct pb_delivery *d)
 {
@@ -30,6 +30,8 @@ static void read_row(sqlite3_stmt *st, struct pb_delivery *d)
     d->sent_ms = sqlite3_column_int64(st, 11);
     d->expires_ms = sqlite3_column_int64(st, 12);
     d->finished_ms = sqlite3_column_int64(st, 13);
+    d->reminders_sent = sqlite3_column_int(st, 14);
+    d->next_reminder_ms = sqlite3_column_int64(st, 15);
 }
 
 /* Fetches at most one row into `out`: PB_OK, PB_ERR_UNKNOWN when there is none. */
@@ -69,8 +71,9 @@ int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d)
     sqlite3_stmt *st = pb_store_stmt(
         s, PB_STMT_DELIVERY_INSERT,
         "INSERT INTO deliveries (survey, schedule, round, person, connector, address, state,"
-        " step, step_outbox_id, created_ms, sent_ms, expires_ms, finished_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        " step, step_outbox_id, created_ms, sent_ms, expires_ms, finished_ms, reminders_sent,"
+        " next_reminder_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     if (!st)
         return PB_ERR_STORE;
     if (d->created_ms == 0)
@@ -88,6 +91,8 @@ int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d)
     b |= sqlite3_bind_int64(st, 11, d->sent_ms);
     b |= sqlite3_bind_int64(st, 12, d->expires_ms);
     b |= sqlite3_bind_int64(st, 13, d->finished_ms);
+    b |= sqlite3_bind_int(st, 14, d->reminders_sent);
+    b |= sqlite3_bind_int64(st, 15, d->next_reminder_ms);
     if (b != SQLITE_OK)
         return pb_store_fail(s, st, b, "delivery insert");
     int rc = pb_store_run(s, st, "delivery insert");
@@ -132,7 +137,8 @@ int pb_store_delivery_update(struct pb_store *s, const struct pb_delivery *d,
     sqlite3_stmt *st = pb_store_stmt(
         s, PB_STMT_DELIVERY_UPDATE,
         "UPDATE deliveries SET state = ?1, step = ?2, step_outbox_id = ?3, sent_ms = ?4,"
-        " finished_ms = ?5 WHERE id = ?6 AND state = ?7");
+        " finished_ms = ?5, reminders_sent = ?8, next_reminder_ms = ?9"
+        " WHERE id = ?6 AND state = ?7");
     if (!st)
         return PB_ERR_STORE;
     int b = sqlite3_bind_int(st, 1, (int)d->state);
@@ -142,6 +148,8 @@ int pb_store_delivery_update(struct pb_store *s, const struct pb_delivery *d,
     b |= sqlite3_bind_int64(st, 5, d->finished_ms);
     b |= sqlite3_bind_int64(st, 6, d->id);
     b |= sqlite3_bind_int(st, 7, (int)from);
+    b |= sqlite3_bind_int(st, 8, d->reminders_sent);
+    b |= sqlite3_bind_int64(st, 9, d->next_reminder_ms);
     if (b != SQLITE_OK)
         return pb_store_fail(s, st, b, "delivery update");
     int rc = pb_store_run(s, st, "delivery update");
@@ -258,4 +266,38 @@ int pb_store_delivery_forget_person(struct pb_store *s, int64_t id)
     if (rc == PB_OK && pb_store_changes(s) != 1)
         return PB_ERR_UNKNOWN;
     return rc;
+}
+
+int pb_store_delivery_reminders_due(struct pb_store *s, int64_t now_ms, struct pb_delivery *out,
+                                    size_t limit, size_t *n_out)
+{
+    if (!n_out || (!out && limit))
+        return PB_ERR_INVALID;
+    *n_out = 0;
+    sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_DELIVERY_REMINDERS_DUE,
+                                     "SELECT " COLS " FROM deliveries"
+                                     " WHERE state IN (0, 1) AND next_reminder_ms > 0"
+                                     " AND next_reminder_ms <= ?1"
+                                     " ORDER BY next_reminder_ms, id LIMIT ?2");
+    if (!st)
+        return PB_ERR_STORE;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (int64_t)limit);
+    int rc;
+    while (*n_out < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        read_row(st, &out[(*n_out)++]);
+    if (*n_out < limit && rc != SQLITE_DONE)
+        return pb_store_fail(s, st, rc, "delivery reminders due");
+    pb_store_reset(st);
+    return PB_OK;
+}
+
+int pb_store_delivery_next_reminder(struct pb_store *s, int64_t *ms)
+{
+    sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_DELIVERY_NEXT_REMINDER,
+                                     "SELECT min(next_reminder_ms) FROM deliveries"
+                                     " WHERE state IN (0, 1) AND next_reminder_ms > 0");
+    if (!st)
+        return PB_ERR_STORE;
+    return pb_store_fetch_int(s, st, ms, "delivery next reminder");
 }

@@ -270,11 +270,16 @@ static const char schema_v4[] =
     ") STRICT, WITHOUT ROWID;"
     "CREATE INDEX webhook_signatures_expiry ON webhook_signatures (expires_ms);";
 
+/* v5: reminders. next_reminder_ms is the durable timer of a delivery's next reminder (0: none
+ * left); the partial index holds only deliveries still waiting for their first answer. */
+static const char schema_v5[] =
+    "ALTER TABLE deliveries ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE deliveries ADD COLUMN next_reminder_ms INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX deliveries_reminder ON deliveries (next_reminder_ms, id)"
+    " WHERE state IN (0, 1) AND next_reminder_ms > 0;";
+
 static const struct pb_migration migrations[] = {
-    {1, schema_v1},
-    {2, schema_v2},
-    {3, schema_v3},
-    {4, schema_v4},
+    {1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4}, {5, schema_v5},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == PB_STORE_SCHEMA_VERSION,

@@ -113,6 +113,8 @@ int pb_survey_start_to(struct pb_engine *e, const struct pb_cfg_survey *s, const
     int64_t now = pb_now_ms();
     struct pb_delivery d = {.round = round, .state = PB_DELIVERY_PENDING, .created_ms = now};
     d.expires_ms = (opened_ms ? opened_ms : now) + s->window_ms;
+    if (s->n_reminders)
+        d.next_reminder_ms = (opened_ms ? opened_ms : now) + s->reminders_ms[0];
     pb_copy(d.survey, sizeof d.survey, s->id);
     pb_copy(d.schedule, sizeof d.schedule, schedule ? schedule : "");
     pb_copy(d.person, sizeof d.person, person);
@@ -211,6 +213,7 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
             rc = pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, NULL);
         }
     }
+    d->next_reminder_ms = 0; /* reminders are for people who have not answered at all */
     if (rc == PB_OK && d->sent_ms == 0)
         d->sent_ms = a.created_ms; /* answered before the send was confirmed: it arrived */
     if (rc == PB_OK)
@@ -425,6 +428,58 @@ int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *per
         pb_info(MOD, "delivery %lld of %s was still open and is replaced by a new one",
                 (long long)d.id, survey);
     return rc;
+}
+
+/* Reminds one person of their unanswered question, in the question's thread where the
+ * platform has threads, and sets the next reminder, all in one transaction. */
+static int remind(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s)
+{
+    const struct pb_cfg_question *q = pb_config_question(s, d->step);
+    char text[600];
+    snprintf(text, sizeof text, "A reminder: %s", q ? q->text : "your survey is still open.");
+    struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = text};
+    int64_t opened = d->expires_ms - s->window_ms;
+    d->reminders_sent++;
+    d->next_reminder_ms = (size_t)d->reminders_sent < s->n_reminders
+                              ? opened + s->reminders_ms[d->reminders_sent]
+                              : 0;
+    int rc = pb_store_begin(e->store);
+    if (rc == PB_OK)
+        rc = d->step_outbox_id
+                 ? pb_outbox_queue_reply(e, d->step_outbox_id, &m)
+                 : pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, NULL);
+    if (rc == PB_OK)
+        rc = pb_store_delivery_update(e->store, d, d->state);
+    if (rc == PB_OK)
+        rc = pb_store_commit(e->store);
+    if (rc != PB_OK)
+        pb_store_rollback(e->store);
+    return rc;
+}
+
+void pb_survey_remind_due(struct pb_engine *e, int64_t now)
+{
+    struct pb_delivery due[32];
+    size_t n = 0;
+    if (pb_store_delivery_reminders_due(e->store, now, due, 32, &n) != PB_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_cfg_survey *s = pb_config_survey(e->cfg, due[i].survey);
+        if (!s || !s->n_reminders) { /* the survey changed: no more reminders */
+            due[i].next_reminder_ms = 0;
+            pb_store_delivery_update(e->store, &due[i], due[i].state);
+            continue;
+        }
+        if (remind(e, &due[i], s) != PB_OK) {
+            pb_err(MOD, "delivery %lld: the reminder could not be committed; will try again",
+                   (long long)due[i].id);
+            pb_engine_hold(e);
+            return;
+        }
+        pb_metrics_add("reminders_sent", 1);
+    }
+    if (n == 32)
+        pb_engine_wake(e);
 }
 
 void pb_survey_mark_sent(struct pb_engine *e, int64_t outbox_id)

@@ -74,6 +74,59 @@ static void test_each_zone_at_its_own_nine(void **state)
     fx_free(f);
 }
 
+static size_t reminders_to(struct fx *f, const char *person)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_sent; i++)
+        n += !f->sent[i].update && strcmp(f->sent[i].target, person) == 0 &&
+             strncmp(f->sent[i].text, "A reminder: ", 12) == 0;
+    return n;
+}
+
+static void test_reminders_until_answered(void **state)
+{
+    struct fx *f = fx_new(PB_TEST_DATA "/engine/rules_reminders.conf");
+    const int64_t hour = 3600LL * 1000, tokyo_nine = 1804982400000LL;
+    f->clock.now = SAT_2027_03_13;
+    pb_engine_run(f->engine);
+    run_until(f, tokyo_nine + 8 * hour); /* Berlin's 09:00 */
+    assert_int_equal(questions_to(f, "tokyo"), 1);
+    struct fx_sent *berlin = fx_last_to(f, "berlin");
+    char token[PB_TOKEN_MAX], reply[256];
+    snprintf(token, sizeof token, "%s", fx_token(berlin, "4"));
+    assert_int_equal(fx_event(f, PB_EVENT_CHOICE, "berlin", token, NULL, reply, sizeof reply),
+                     PB_OK);
+    uint64_t question = 0;
+    for (size_t i = 0; i < f->n_sent && !question; i++)
+        if (strcmp(f->sent[i].target, "tokyo") == 0)
+            question = f->sent[i].id;
+    /* Tokyo's first reminder came two hours after its question. */
+    assert_int_equal(reminders_to(f, "tokyo"), 1);
+    /* In the question's thread, and saying which question. */
+    struct fx_sent *r = NULL;
+    for (size_t i = 0; i < f->n_sent; i++)
+        if (strcmp(f->sent[i].target, "tokyo") == 0 &&
+            strncmp(f->sent[i].text, "A reminder: ", 12) == 0)
+            r = &f->sent[i];
+    char ref[64];
+    snprintf(ref, sizeof ref, "ref-%llu", (unsigned long long)question);
+    assert_string_equal(r->thread_ref, ref);
+    assert_string_equal(r->text, "A reminder: How was your week?");
+    /* A restart neither repeats it nor loses the next one. */
+    fx_restart(f);
+    run_until(f, tokyo_nine + 20 * hour - 1);
+    assert_int_equal(reminders_to(f, "tokyo"), 1);
+    run_until(f, tokyo_nine + 20 * hour);
+    assert_int_equal(reminders_to(f, "tokyo"), 2);
+    run_until(f, tokyo_nine + 23 * hour);
+    assert_int_equal(reminders_to(f, "tokyo"), 2); /* two reminders, no more */
+    /* Berlin answered before its first reminder and got none. */
+    run_until(f, tokyo_nine + 24 * hour);
+    assert_int_equal(reminders_to(f, "berlin"), 0);
+    assert_int_equal(reminders_to(f, "newyork"), 1); /* 13:00 + 2 h is within the day */
+    fx_free(f);
+}
+
 static void test_bad_rule_is_a_config_error(void **state)
 {
     char path[] = "/tmp/pb-rule-XXXXXX";
@@ -108,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_zone_at_its_own_nine),
+        cmocka_unit_test(test_reminders_until_answered),
         cmocka_unit_test(test_bad_rule_is_a_config_error),
     };
     return cmocka_run_group_tests_name("schedule rules", tests, NULL, NULL);
