@@ -67,6 +67,7 @@ void pb_engine_destroy(struct pb_engine *e)
 {
     if (!e)
         return;
+    pb_schedule_forget_zones(e);
     pb_roster_free(e->roster);
     free(e->lookups);
     pb_checkin_keys_wipe(&e->checkin_keys);
@@ -90,6 +91,7 @@ int pb_engine_reconfigure(struct pb_engine *e, const struct pb_config *cfg)
     pb_checkin_keys_wipe(&e->checkin_keys);
     e->checkin_keys = keys;
     pb_checkin_keys_wipe(&keys);
+    pb_schedule_forget_zones(e); /* indexed by the old configuration's schedules */
     pb_roster_free(e->roster);
     e->roster = roster;
     e->cfg = cfg;

@@ -54,6 +54,9 @@ struct pb_engine {
     struct pb_lookup *lookups;
     size_t n_lookups;
     uint64_t last_request;
+    /* The distinct time zones of each rule schedule's audience (by schedule index), found
+     * once per configuration rather than on every turn of the loop. */
+    struct pb_zone_list *zone_lists;
     int64_t hold_until;                  /* after a store failure: wait before trying again */
     int64_t lookup_retry;                /* when to ask connectors that were busy again, or 0 */
     int outbox_dirty;                    /* rows may be dispatchable now */
@@ -181,6 +184,14 @@ void pb_outbox_dispatch(struct pb_engine *e, int64_t now);
 int64_t pb_outbox_next_due(struct pb_engine *e, int64_t now);
 void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
                     const struct pb_send_result *res);
+
+/* schedule.c */
+struct pb_zone_list {
+    int built;
+    size_t n;
+    const char **names; /* point into the configuration */
+};
+void pb_schedule_forget_zones(struct pb_engine *e);
 
 /* handles.c */
 void pb_handles_discover(struct pb_engine *e, struct pb_attached *a);

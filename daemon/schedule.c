@@ -14,6 +14,7 @@
  * twice). A rule that is new fires at its next occurrence, never for the past.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
@@ -22,8 +23,6 @@
 #include "tz.h"
 
 #define MOD "schedule"
-/* Distinct time zones one rule schedule follows (the IANA database has about 600 names). */
-#define PB_MAX_ZONES 1024
 
 struct round_ctx {
     struct pb_engine *e;
@@ -146,21 +145,43 @@ static void run_interval(struct pb_engine *e, const struct pb_cfg_schedule *sch,
 
 /* ---- calendar rules: each time zone of the audience is a round of its own ---- */
 
-struct zones {
-    const char *names[PB_MAX_ZONES];
-    size_t n;
-};
-
 static int collect_zone(void *arg, const struct pb_cfg_person *p)
 {
-    struct zones *z = arg;
+    struct pb_zone_list *z = arg;
     const char *name = person_zone(p);
     for (size_t i = 0; i < z->n; i++)
         if (strcmp(z->names[i], name) == 0)
             return 0;
-    if (z->n < PB_MAX_ZONES)
-        z->names[z->n++] = name;
+    const char **names = realloc(z->names, (z->n + 1) * sizeof *names);
+    if (!names)
+        return PB_ERR_NOMEM;
+    z->names = names;
+    z->names[z->n++] = name;
     return 0;
+}
+
+/* The time zones of schedule `i`'s audience, found once per configuration. */
+static const struct pb_zone_list *zones_of(struct pb_engine *e, size_t i)
+{
+    if (!e->zone_lists)
+        e->zone_lists =
+            calloc(e->cfg->n_schedules ? e->cfg->n_schedules : 1, sizeof *e->zone_lists);
+    if (!e->zone_lists)
+        return NULL;
+    struct pb_zone_list *z = &e->zone_lists[i];
+    if (!z->built) {
+        z->built = 1;
+        pb_roster_audience(e->roster, &e->cfg->schedules[i].audience, collect_zone, z);
+    }
+    return z;
+}
+
+void pb_schedule_forget_zones(struct pb_engine *e)
+{
+    for (size_t i = 0; e->zone_lists && i < e->cfg->n_schedules; i++)
+        free(e->zone_lists[i].names);
+    free(e->zone_lists);
+    e->zone_lists = NULL;
 }
 
 static void zone_key(const struct pb_cfg_schedule *sch, const char *zone, char *key, size_t len)
@@ -191,16 +212,16 @@ static int zone_due(struct pb_engine *e, const struct pb_cfg_schedule *sch, cons
     return pb_cal_next(&sch->rule, *tz, last, due);
 }
 
-static void run_rule(struct pb_engine *e, const struct pb_cfg_schedule *sch,
-                     const struct pb_cfg_survey *survey, int64_t now)
+static void run_rule(struct pb_engine *e, size_t index, const struct pb_cfg_survey *survey,
+                     int64_t now)
 {
-    struct zones z = {.n = 0};
-    pb_roster_audience(e->roster, &sch->audience, collect_zone, &z);
-    for (size_t i = 0; i < z.n; i++) {
+    const struct pb_cfg_schedule *sch = &e->cfg->schedules[index];
+    const struct pb_zone_list *zl = zones_of(e, index);
+    for (size_t i = 0; zl && i < zl->n; i++) {
         const struct pb_tz *tz;
         int64_t round, due, next;
         char key[200];
-        if (zone_due(e, sch, z.names[i], &tz, now, &round, &due) != PB_OK || due > now)
+        if (zone_due(e, sch, zl->names[i], &tz, now, &round, &due) != PB_OK || due > now)
             continue;
         /* As for intervals: only the latest occurrence that passed can still be asked. */
         int64_t at = due, behind = 0;
@@ -212,24 +233,24 @@ static void run_rule(struct pb_engine *e, const struct pb_cfg_schedule *sch,
             pb_warn(MOD,
                     "schedule %s in %s: %lld round(s) fell due while the daemon was down "
                     "and are not sent",
-                    sch->id, z.names[i], (long long)behind);
-        zone_key(sch, z.names[i], key, sizeof key);
+                    sch->id, zl->names[i], (long long)behind);
+        zone_key(sch, zl->names[i], key, sizeof key);
         if (now - at < survey->window_ms)
-            run_round(e, sch, key, z.names[i], round + behind + 1, at);
+            run_round(e, sch, key, zl->names[i], round + behind + 1, at);
         else
             skip_round(e, key, round + behind + 1, at);
     }
 }
 
-static int64_t rule_next_due(struct pb_engine *e, const struct pb_cfg_schedule *sch, int64_t now)
+static int64_t rule_next_due(struct pb_engine *e, size_t index, int64_t now)
 {
-    struct zones z = {.n = 0};
+    const struct pb_cfg_schedule *sch = &e->cfg->schedules[index];
+    const struct pb_zone_list *zl = zones_of(e, index);
     int64_t next = PB_ENGINE_IDLE;
-    pb_roster_audience(e->roster, &sch->audience, collect_zone, &z);
-    for (size_t i = 0; i < z.n; i++) {
+    for (size_t i = 0; zl && i < zl->n; i++) {
         const struct pb_tz *tz;
         int64_t round, due;
-        if (zone_due(e, sch, z.names[i], &tz, now, &round, &due) == PB_OK && due < next)
+        if (zone_due(e, sch, zl->names[i], &tz, now, &round, &due) == PB_OK && due < next)
             next = due;
     }
     return next;
@@ -243,7 +264,7 @@ void pb_schedule_run_due(struct pb_engine *e, int64_t now)
         if (!survey)
             continue;
         if (sch->rule_text)
-            run_rule(e, sch, survey, now);
+            run_rule(e, i, survey, now);
         else
             run_interval(e, sch, survey, now);
     }
@@ -256,7 +277,7 @@ int64_t pb_schedule_next_due(struct pb_engine *e)
         const struct pb_cfg_schedule *sch = &e->cfg->schedules[i];
         int64_t round, due;
         if (sch->rule_text)
-            due = rule_next_due(e, sch, now);
+            due = rule_next_due(e, i, now);
         else if (next_round(e, sch, now, &round, &due) != PB_OK)
             continue;
         if (due < next)
