@@ -77,6 +77,8 @@ struct pb_cfg_person {
     const char *locale;   /* or NULL: "en" */
     struct pb_cfg_handle *handles;
     size_t n_handles;
+    const char *away_from, *away_until; /* dates, inclusive; NULL when not away */
+    int64_t away_first, away_last;      /* the same as days since 1970-01-01; first > last: never */
     int line;
 };
 

@@ -6,6 +6,7 @@
  * between keys of one block. Checks across blocks are in config_check.c.
  */
 #include "config_internal.h"
+#include "tz.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -250,6 +251,32 @@ static void person_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj
     struct pb_cfg_person *p = obj;
     if (!p->name)
         p->name = p->id;
+    p->away_first = 1;
+    p->away_last = 0;
+    if (!p->away_from && !p->away_until)
+        return;
+    const char *keys[2] = {"away_from", "away_until"};
+    const char *texts[2] = {p->away_from, p->away_until};
+    int64_t days[2];
+    for (int i = 0; i < 2; i++) {
+        int y, m, d;
+        char end;
+        if (!texts[i] || sscanf(texts[i], "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 ||
+            m > 12 || d < 1 || d > pb_tz_month_days(y, m)) {
+            pb_cfg_error(ctx, texts[i] ? pb_cfg_at(s, keys[i]) : s,
+                         "%s: %s: expected a date as YYYY-MM-DD (give both away_from and "
+                         "away_until)",
+                         label, keys[i]);
+            return;
+        }
+        days[i] = pb_tz_days_from_civil(y, m, d);
+    }
+    if (days[0] > days[1]) {
+        pb_cfg_error(ctx, pb_cfg_at(s, "away_until"), "%s: away_until is before away_from", label);
+        return;
+    }
+    p->away_first = days[0];
+    p->away_last = days[1];
 }
 
 static const struct pb_cfg_key person_keys[] = {
@@ -287,6 +314,16 @@ static const struct pb_cfg_key person_keys[] = {
      .check = &pb_cfg_check_locale,
      .off = OFF(pb_cfg_person, locale),
      .help = "Language of the messages the person gets."},
+    {.name = "away_from",
+     .type = PB_CFG_STRING,
+     .off = OFF(pb_cfg_person, away_from),
+     .help = "First day (YYYY-MM-DD, in the person's time zone) of an absence: rounds on the "
+             "days from here to `away_until` do not ask them, and they do not count as not "
+             "answering."},
+    {.name = "away_until",
+     .type = PB_CFG_STRING,
+     .off = OFF(pb_cfg_person, away_until),
+     .help = "Last day of the absence, inclusive."},
     {.name = "handles",
      .type = PB_CFG_HANDLES,
      .off = OFF(pb_cfg_person, handles),

@@ -31,7 +31,7 @@ struct round_ctx {
     const struct pb_cfg_survey *survey;
     int64_t round;
     int64_t at; /* when the round was due: its window is counted from then */
-    size_t asked, skipped;
+    size_t asked, skipped, away;
     int rc;
 };
 
@@ -40,11 +40,27 @@ static const char *person_zone(const struct pb_cfg_person *p)
     return p->timezone ? p->timezone : "UTC";
 }
 
+/* Whether the person is away on the day `at` falls on in their time zone. */
+static int away(const struct pb_cfg_person *p, int64_t at)
+{
+    const struct pb_tz *tz;
+    char err[256];
+    if (p->away_first > p->away_last || pb_tz_get(person_zone(p), &tz, err, sizeof err) != PB_OK)
+        return 0;
+    struct pb_tz_local l;
+    pb_tz_to_local(tz, at, &l);
+    return l.days >= p->away_first && l.days <= p->away_last;
+}
+
 static int ask_person(void *arg, const struct pb_cfg_person *p)
 {
     struct round_ctx *c = arg;
     if (c->zone && strcmp(person_zone(p), c->zone) != 0)
         return 0;
+    if (away(p, c->at)) {
+        c->away++;
+        return 0; /* not asked, and so never counted as not answering */
+    }
     /* One open delivery per person and survey: the new wave replaces an unanswered one. */
     int rc = pb_survey_supersede(c->e, c->survey->id, p->id);
     if (rc != PB_OK)
@@ -102,8 +118,8 @@ static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, co
         pb_engine_hold(e);
         return;
     }
-    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu", key, (long long)round, c.asked,
-              c.skipped);
+    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu, away %zu", key,
+              (long long)round, c.asked, c.skipped, c.away);
     pb_engine_wake(e);
 }
 

@@ -66,11 +66,15 @@ static void test_each_zone_at_its_own_nine(void **state)
     assert_int_equal(questions_to(f, "newyork"), 1);
     assert_int_equal(
         questions_to(f, "tokyo") + questions_to(f, "berlin") + questions_to(f, "nozone"), 3);
+    /* Away from the 14th to the 21st inclusive: not asked on either Sunday. */
+    assert_int_equal(questions_to(f, "holiday"), 0);
     /* Two weeks on, Berlin has moved to summer time: 09:00 CEST is 07:00 UTC. */
     run_until(f, 1806217200000LL - 1);
     assert_int_equal(questions_to(f, "berlin"), 2);
+    assert_int_equal(questions_to(f, "holiday"), 0);
     run_until(f, 1806217200000LL);
     assert_int_equal(questions_to(f, "berlin"), 3);
+    assert_int_equal(questions_to(f, "holiday"), 1); /* back on the 28th */
     fx_free(f);
 }
 
@@ -134,7 +138,8 @@ static void test_bad_rule_is_a_config_error(void **state)
     assert_true(fd >= 0);
     const char *text = "connectors = ( { name = \"web\"; type = \"webchat\"; } );\n"
                        "teams = ( { id = \"t\"; } );\n"
-                       "people = ( { id = \"p\"; team = \"t\"; } );\n"
+                       "people = ( { id = \"p\"; team = \"t\"; away_from = \"2027-02-30\";"
+                       " away_until = \"2027-03-02\"; } );\n"
                        "surveys = ( { id = \"s\"; questions = ( { id = \"q\"; type = \"scale\";"
                        " text = \"?\"; } ); } );\n"
                        "schedules = ( { id = \"w\"; survey = \"s\";\n"
@@ -146,13 +151,16 @@ static void test_bad_rule_is_a_config_error(void **state)
     struct pb_config *cfg = NULL;
     struct pb_diag diag = {0};
     assert_int_equal(pb_config_load(path, &cfg, &diag), -1);
-    int rule_error = 0, both_error = 0;
+    int rule_error = 0, both_error = 0, away_error = 0;
     for (size_t i = 0; i < diag.n; i++) {
+        away_error += strstr(diag.lines[i], ":3: person \"p\": away_from: expected a date as "
+                                            "YYYY-MM-DD") != NULL;
         rule_error += strstr(diag.lines[i], ":6: schedule \"w\": rule: column") != NULL;
         both_error += strstr(diag.lines[i], "give exactly one of `every`") != NULL;
     }
     assert_int_equal(rule_error, 1);
     assert_int_equal(both_error, 1);
+    assert_int_equal(away_error, 1);
     pb_diag_free(&diag);
     unlink(path);
 }
