@@ -65,6 +65,17 @@ static int add_button(const struct pb_engine *e, const struct pb_alert *al, stru
     return PB_OK;
 }
 
+/* How a reason id reads on a button: "no_action_needed" is shown as "No action needed". */
+static void reason_label(const char *id, char *out, size_t len)
+{
+    snprintf(out, len, "%s", id);
+    for (char *c = out; *c; c++)
+        if (*c == '_' || *c == '-')
+            *c = ' ';
+    if (out[0] >= 'a' && out[0] <= 'z')
+        out[0] = (char)(out[0] - 'a' + 'A');
+}
+
 static int add_buttons(const struct pb_engine *e, const struct pb_alert *al,
                        struct pb_alert_view *v)
 {
@@ -73,9 +84,11 @@ static int add_buttons(const struct pb_engine *e, const struct pb_alert *al,
     if (al->state == PB_ALERT_RESOLVED)
         return PB_OK;
     if (al->menu && cfg->n_reasons) {
-        for (size_t i = 0; rc == PB_OK && i < cfg->n_reasons; i++)
-            rc = add_button(e, al, v, PB_ALERT_OP_RESOLVE_WITH, (int)i, cfg->reasons[i],
-                            PB_BUTTON_DEFAULT);
+        for (size_t i = 0; rc == PB_OK && i < cfg->n_reasons; i++) {
+            char label[96];
+            reason_label(cfg->reasons[i], label, sizeof label);
+            rc = add_button(e, al, v, PB_ALERT_OP_RESOLVE_WITH, (int)i, label, PB_BUTTON_DEFAULT);
+        }
         if (rc == PB_OK)
             rc = add_button(e, al, v, PB_ALERT_OP_SIMPLE, PB_ALERT_BACK, "Back", PB_BUTTON_DEFAULT);
         return rc;
@@ -169,8 +182,10 @@ int pb_alert_render(const struct pb_engine *e, const struct pb_alert *al, struct
         snprintf(v->resolve_by, sizeof v->resolve_by, "%s", when);
         v->fields[n++] = (struct pb_field){"Resolve by", v->resolve_by};
     }
-    if (al->resolve_reason[0])
-        v->fields[n++] = (struct pb_field){"Reason", al->resolve_reason};
+    if (al->resolve_reason[0]) {
+        reason_label(al->resolve_reason, v->reason, sizeof v->reason);
+        v->fields[n++] = (struct pb_field){"Reason", v->reason};
+    }
     if (al->resolve_note[0])
         v->fields[n++] = (struct pb_field){"Resolution note", al->resolve_note};
     v->m.fields = v->fields;

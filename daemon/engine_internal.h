@@ -156,6 +156,7 @@ struct pb_alert_view {
     char tokens[PB_ALERT_MAX_BUTTONS][PB_TOKEN_MAX];
     char labels[PB_ALERT_MAX_BUTTONS][96];
     char title[96], score[48], from[200], note[512], group[160], ack_by[32], resolve_by[32];
+    char reason[96];
 };
 
 int pb_alert_render(const struct pb_engine *e, const struct pb_alert *al, struct pb_alert_view *v);

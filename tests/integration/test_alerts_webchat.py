@@ -85,16 +85,16 @@ async def test_reminder_once_across_restart_then_resolve_with_reason():
         check(result["ok"], f"Resolve refused: {result}")
         menu = await mia.expect(lambda m: m["type"] == "update" and m["ref"] == alert["ref"],
                                 what="the reasons")
-        check([b["label"] for b in menu["buttons"]] == ["fixed", "explained", "Back"],
+        check([b["label"] for b in menu["buttons"]] == ["Fixed", "Explained", "Back"],
               f"reason buttons: {menu['buttons']}")
         result = await mia.request({"type": "action", "ref": alert["ref"],
-                                    "token": button(menu, "explained")["token"],
+                                    "token": button(menu, "Explained")["token"],
                                     "text": "Moved Alice off nights <b>now</b>"})
         check(result["ok"], f"the reason refused: {result}")
         done = await mia.expect(lambda m: m["type"] == "update" and m["ref"] == alert["ref"]
                                 and m.get("closed"), what="the resolved alert")
         fields = {f["label"]: f["value"] for f in done["fields"]}
-        check(fields.get("Reason") == "explained", f"reason shown: {fields}")
+        check(fields.get("Reason") == "Explained", f"reason shown: {fields}")
         check(fields.get("Resolution note") == "Moved Alice off nights <b>now</b>",
               f"note shown as given: {fields}")
         check(not done.get("buttons"), "no buttons on a resolved alert")

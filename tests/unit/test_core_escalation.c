@@ -138,7 +138,7 @@ static void test_acknowledging_stops_escalation(void **state)
     /* Resolving stops the resolve SLA too. */
     assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "Resolve", "olga", NULL, reply, 256),
                      PB_OK);
-    assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "fixed", "olga", NULL, reply, 256),
+    assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "Fixed", "olga", NULL, reply, 256),
                      PB_OK);
     assert_true(pb_engine_next_due(f->engine) > FX_START_MS + 6 * 24 * 60 * MINUTE);
     fx_advance(f, 2 * 24 * 60 * MINUTE);

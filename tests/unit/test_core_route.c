@@ -252,8 +252,8 @@ static void test_acknowledge_and_resolve_with_reason(void **state)
     assert_int_equal(fx_press(f, "leads", "Resolve", "mia", NULL, reply, sizeof reply), PB_OK);
     m = fx_last_to(f, "leads");
     assert_int_equal(m->n_buttons, 4);
-    assert_string_equal(m->labels[0], "fixed");
-    assert_string_equal(m->labels[2], "no_action");
+    assert_string_equal(m->labels[0], "Fixed");
+    assert_string_equal(m->labels[2], "No action");
     assert_string_equal(m->labels[3], "Back");
     assert_non_null(strstr(m->note, "Pick a reason to resolve it."));
     assert_int_equal(fx_press(f, "leads", "Back", "mia", NULL, reply, sizeof reply), PB_OK);
@@ -261,7 +261,7 @@ static void test_acknowledge_and_resolve_with_reason(void **state)
     assert_string_equal(m->labels[0], "Resolve");
     assert_int_equal(fx_press(f, "leads", "Resolve", "mia", NULL, reply, sizeof reply), PB_OK);
     char explained[PB_TOKEN_MAX];
-    snprintf(explained, sizeof explained, "%s", fx_token(fx_last_to(f, "leads"), "explained"));
+    snprintf(explained, sizeof explained, "%s", fx_token(fx_last_to(f, "leads"), "Explained"));
     f->clock.now += 50 * MINUTE;
     assert_int_equal(fx_event(f, PB_EVENT_ACTION, "mia", explained,
                               "Talked to Alice; workload moved", reply, sizeof reply),
@@ -271,7 +271,7 @@ static void test_acknowledge_and_resolve_with_reason(void **state)
     assert_int_equal(m->n_buttons, 0);
     assert_true(m->flags & PB_MESSAGE_CLOSED);
     assert_string_equal(m->note, "Resolved by Mia Lead at 2027-01-15 09:00 UTC.");
-    assert_non_null(strstr(m->fields, "Reason=explained;"));
+    assert_non_null(strstr(m->fields, "Reason=Explained;"));
     assert_non_null(strstr(m->fields, "Resolution note=Talked to Alice; workload moved;"));
     struct pb_alert a;
     fx_get_alert(f, 1, &a);
@@ -391,7 +391,7 @@ static void test_grouping(void **state)
     char reply[256];
     assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "Resolve", "mia", NULL, reply, 256),
                      PB_OK);
-    assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "fixed", "mia", NULL, reply, 256),
+    assert_int_equal(fx_press_on(f, (uint64_t)a.outbox_id, "Fixed", "mia", NULL, reply, 256),
                      PB_OK);
     fx_get_alert(f, 2, &a);
     assert_int_equal(a.state, PB_ALERT_RESOLVED);
