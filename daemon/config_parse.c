@@ -400,13 +400,6 @@ static void parse_strings(struct pb_cfg_ctx *ctx, const struct pb_cfg_key *k, co
         return;
     for (size_t i = 0; i < n; i++) {
         config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
-        if (config_setting_type(e) == CONFIG_TYPE_STRING &&
-            strlen(config_setting_get_string(e)) > 127) {
-            /* Handles are kept in 128-byte fields in the store. */
-            pb_cfg_error(ctx, e, "%s.%s: a user id of at most 127 bytes was expected", ref,
-                         config_setting_name(e));
-            continue;
-        }
         if (config_setting_type(e) != CONFIG_TYPE_STRING || !*config_setting_get_string(e)) {
             char got[96];
             pb_cfg_describe(e, got, sizeof got);
