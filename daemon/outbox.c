@@ -29,70 +29,59 @@
 #define BACKOFF_MAX_MS         (15 * 60 * 1000)
 #define MISCONFIGURED_RETRY_MS (5 * 60 * 1000)
 
+/* Adds one pending row carrying `m`. Rows are due at once (0), not at "now": a dispatch pass
+ * that began a moment earlier must still see them. */
+static int add_row(struct pb_engine *e, struct pb_outbox *o, const struct pb_message *m,
+                   int64_t *id_out)
+{
+    o->created_ms = pb_now_ms();
+    o->next_attempt_ms = 0;
+    o->payload = pb_message_to_json(m);
+    if (!o->payload)
+        return PB_ERR_NOMEM;
+    int rc = pb_store_outbox_add(e->store, o);
+    free(o->payload);
+    o->payload = NULL;
+    if (rc == PB_OK && id_out)
+        *id_out = o->id;
+    e->outbox_dirty = 1;
+    return rc;
+}
+
+/* A row that goes where an earlier SEND went, naming it in ref_id. */
+static int add_row_after(struct pb_engine *e, enum pb_outbox_kind kind, int64_t send_id,
+                         const struct pb_message *m)
+{
+    struct pb_outbox ref;
+    int rc = pb_store_outbox_get(e->store, send_id, &ref);
+    if (rc != PB_OK)
+        return rc;
+    struct pb_outbox o = {.target_kind = ref.target_kind, .kind = kind, .ref_id = send_id};
+    pb_copy(o.connector, sizeof o.connector, ref.connector);
+    pb_copy(o.target, sizeof o.target, ref.target);
+    pb_outbox_clear(&ref);
+    return add_row(e, &o, m, NULL);
+}
+
 int pb_outbox_queue(struct pb_engine *e, const char *connector, enum pb_target_kind kind,
                     const char *target, const struct pb_message *m, int64_t *id_out)
 {
     struct pb_outbox o = {.target_kind = kind, .kind = PB_OUTBOX_SEND};
     pb_copy(o.connector, sizeof o.connector, connector);
     pb_copy(o.target, sizeof o.target, target);
-    /* Due at once (0), not at "now": a pass that began a moment earlier must still see it. */
-    o.created_ms = pb_now_ms();
-    o.next_attempt_ms = 0;
-    o.payload = pb_message_to_json(m);
-    if (!o.payload)
-        return PB_ERR_NOMEM;
-    int rc = pb_store_outbox_add(e->store, &o);
-    free(o.payload);
-    if (rc == PB_OK && id_out)
-        *id_out = o.id;
-    e->outbox_dirty = 1;
-    return rc;
+    return add_row(e, &o, m, id_out);
 }
 
+/* A SEND that names another SEND in ref_id is a reply in that message's thread. It goes to the
+ * same target, so it is sent only after the message it answers. */
 int pb_outbox_queue_reply(struct pb_engine *e, int64_t thread_send_id, const struct pb_message *m)
 {
-    struct pb_outbox ref;
-    int rc = pb_store_outbox_get(e->store, thread_send_id, &ref);
-    if (rc != PB_OK)
-        return rc;
-    /* A SEND that names another SEND in ref_id is a reply in that message's thread. It goes
-     * to the same target, so it is sent only after the message it answers. */
-    struct pb_outbox o = {.target_kind = ref.target_kind, .kind = PB_OUTBOX_SEND};
-    o.ref_id = thread_send_id;
-    pb_copy(o.connector, sizeof o.connector, ref.connector);
-    pb_copy(o.target, sizeof o.target, ref.target);
-    pb_outbox_clear(&ref);
-    o.created_ms = pb_now_ms();
-    o.next_attempt_ms = 0;
-    o.payload = pb_message_to_json(m);
-    if (!o.payload)
-        return PB_ERR_NOMEM;
-    rc = pb_store_outbox_add(e->store, &o);
-    free(o.payload);
-    e->outbox_dirty = 1;
-    return rc;
+    return add_row_after(e, PB_OUTBOX_SEND, thread_send_id, m);
 }
 
 int pb_outbox_queue_update(struct pb_engine *e, int64_t send_id, const struct pb_message *m)
 {
-    struct pb_outbox ref;
-    int rc = pb_store_outbox_get(e->store, send_id, &ref);
-    if (rc != PB_OK)
-        return rc;
-    struct pb_outbox o = {.target_kind = ref.target_kind, .kind = PB_OUTBOX_UPDATE};
-    o.ref_id = send_id;
-    pb_copy(o.connector, sizeof o.connector, ref.connector);
-    pb_copy(o.target, sizeof o.target, ref.target);
-    pb_outbox_clear(&ref);
-    o.created_ms = pb_now_ms();
-    o.next_attempt_ms = 0;
-    o.payload = pb_message_to_json(m);
-    if (!o.payload)
-        return PB_ERR_NOMEM;
-    rc = pb_store_outbox_add(e->store, &o);
-    free(o.payload);
-    e->outbox_dirty = 1;
-    return rc;
+    return add_row_after(e, PB_OUTBOX_UPDATE, send_id, m);
 }
 
 static struct pb_in_flight *find_in_flight(struct pb_engine *e, int64_t id)
