@@ -232,16 +232,4 @@ static const struct pb_plugin_info info = {
     .create = dc_create,
 };
 
-__attribute__((visibility("default"))) int pb_plugin_abi(const uint32_t *offered, size_t n_offered)
-{
-    for (size_t i = 0; offered && i < n_offered; i++)
-        if (offered[i] == PB_ABI_VERSION)
-            return PB_ABI_VERSION;
-    return -1;
-}
-
-__attribute__((visibility("default"))) const struct pb_plugin_info *
-pb_plugin_get(uint32_t abi_version)
-{
-    return abi_version == PB_ABI_VERSION ? &info : NULL;
-}
+PB_PLUGIN_EXPORT(info)
