@@ -99,6 +99,18 @@ struct pb_cfg_block {
 
 extern const struct pb_cfg_block pb_cfg_root;
 extern const struct pb_cfg_block pb_cfg_connector_block;
+/* The blocks of the file, each declared in its config_keys_<part>.c. */
+extern const struct pb_cfg_block pb_cfg_team_block;
+extern const struct pb_cfg_block pb_cfg_person_block;
+extern const struct pb_cfg_block pb_cfg_survey_block;
+extern const struct pb_cfg_block pb_cfg_schedule_block;
+extern const struct pb_cfg_block pb_cfg_route_block;
+extern const struct pb_cfg_block pb_cfg_alerts_block;
+extern const struct pb_cfg_block pb_cfg_checkins_block;
+/* "employee" and "customer": surveys and routing rules both name a kind. */
+extern const struct pb_cfg_choice pb_cfg_survey_kinds[];
+
+#define OFF(type, field) offsetof(struct type, field)
 
 /* config_parse.c */
 void pb_cfg_parse(struct pb_cfg_ctx *ctx, const struct pb_cfg_block *b, config_setting_t *s,
