@@ -61,6 +61,7 @@ struct pb_cfg_team {
     const char *on_call;           /* a person id, or NULL */
     struct pb_cfg_channel channel; /* connector NULL when the team has no channel */
     int line;
+    const char *calendar; /* a calendar id, or NULL: the parent's (schedule.h) */
 };
 
 struct pb_cfg_handle {
@@ -80,27 +81,69 @@ struct pb_cfg_person {
     const char *away_from, *away_until; /* dates, inclusive; NULL when not away */
     int64_t away_first, away_last;      /* the same as days since 1970-01-01; first > last: never */
     int line;
+    const char *manager; /* the person's manager (a person id), or NULL; from the roster CSV */
+    int csv_line;        /* the line of the roster CSV it came from; 0: the configuration file */
 };
 
-enum pb_question_type { PB_QUESTION_SCALE = 1, PB_QUESTION_TEXT = 2 };
+enum pb_question_type {
+    PB_QUESTION_SCALE = 1,  /* a score from min to max (also nps, enps, csat, ces, emoji) */
+    PB_QUESTION_TEXT = 2,   /* a free-text reply */
+    PB_QUESTION_YESNO = 3,  /* stored as score 1 and "yes", or score 0 and "no" */
+    PB_QUESTION_CHOICE = 4, /* one of `options`: the option's index as score, its text as text */
+};
 
-/* After an answer: if the score is within [min, max], go to `next` (NULL: the end). */
+/* Which standard scale a SCALE question is: its range, its end labels and, for emoji, its
+ * button faces come from it unless the file gives them. */
+enum pb_scale_preset {
+    PB_SCALE_CUSTOM = 0,
+    PB_SCALE_NPS,   /* 0 to 10 */
+    PB_SCALE_ENPS,  /* 0 to 10 */
+    PB_SCALE_CSAT,  /* 1 to 5 */
+    PB_SCALE_CES,   /* 1 to 7 */
+    PB_SCALE_EMOJI, /* 1 to 5 shown as faces */
+};
+
+/* A text of the file in another language: `text_de = "..."` beside `text = "..."`. */
+struct pb_cfg_translation {
+    const char *key;    /* the key it translates, such as "text" or "options" */
+    const char *locale; /* as written after the '_': "de", "de-CH" */
+    const char *text;   /* a string key's translation */
+    const char **list;  /* a list key's translation, as long as the key's own list */
+    size_t n_list;
+};
+
+struct pb_cfg_translations {
+    struct pb_cfg_translation *v;
+    size_t n;
+};
+
+/* After an answer: if the score is within [min, max], go to `next` (NULL: the end). A choice
+ * branch (`choice = "..."`) and a yes/no branch (`answer = "yes"`) are read into the same
+ * range: the option's index, or 1 for yes and 0 for no. */
 struct pb_cfg_branch {
     int min, max;
+    const char *choice; /* CHOICE: the option, as in `options` */
+    const char *answer; /* YESNO: "yes" or "no" */
     const char *next;
 };
 
 struct pb_cfg_question {
     const char *id;
     enum pb_question_type type;
+    int preset; /* enum pb_scale_preset, for SCALE */
     const char *text;
     int min, max;          /* SCALE: inclusive range; default 1..5 */
     const char *low_label; /* SCALE: optional */
     const char *high_label;
+    const char **labels; /* SCALE: one button label per point, or NULL: the numbers */
+    size_t n_labels;
+    const char **options; /* CHOICE: the options, in button order */
+    size_t n_options;
     size_t max_length; /* TEXT: longest reply kept, in bytes; default 2000 */
     struct pb_cfg_branch *branches;
     size_t n_branches;
     const char *next; /* where to go when no branch matches; NULL: the end */
+    struct pb_cfg_translations tr;
     int line;
 };
 
@@ -116,8 +159,13 @@ struct pb_cfg_survey {
     size_t n_reminders;
     int64_t reminders_ms[8]; /* parsed, ascending, each inside the window */
     const char *thanks;
+    int thanks_default; /* thanks not given: the built-in words in the person's language */
     struct pb_cfg_question *questions; /* the first is where a delivery starts */
     size_t n_questions;
+    const char **bank; /* question ids: each round starts at the next of them (or NULL) */
+    size_t n_bank;
+    const char *default_locale; /* the language tried after the person's; default "en" */
+    struct pb_cfg_translations tr;
     int line;
 };
 
@@ -138,6 +186,22 @@ struct pb_cfg_schedule {
     const char *rule_text;   /* a calendar rule, evaluated in each person's time zone, or NULL */
     struct pb_cal_rule rule; /* parsed, when rule_text is set */
     struct pb_cfg_audience audience;
+    int line;
+    const char *calendar; /* a calendar id whose times apply on top of each person's, or NULL */
+    int64_t spread_ms;    /* a wave's sends spread over this long; 0: all at once */
+};
+
+/* A named calendar: when people may be asked, read in each person's own time zone
+ * (docs/schedules.md). */
+struct pb_cfg_calendar {
+    const char *id;
+    const char *weekdays; /* "MO-FR", as written; NULL: every day */
+    const char *hours;    /* "09:00-17:30", as written; NULL: all day */
+    const char **days_off_text;
+    size_t n_days_off_text;
+    const char *days_off_file;     /* an iCalendar file of days off, or NULL */
+    int is_default;                /* applies to people whose team names no calendar */
+    struct pb_cal_allowed allowed; /* parsed; days_off owned by the config */
     int line;
 };
 
@@ -169,6 +233,24 @@ struct pb_cfg_route {
     int64_t resolve_sla_ms;        /* 0: none */
     int cont;                      /* also try the rules after this one */
     int line;
+    /* Closing the loop (docs/alerts.md): interaction tags, grouping, the customer, webhooks. */
+    const char **tags; /* the interaction's tags, all must hold: "name" or "name=value" */
+    size_t n_tags;
+    int group_by;                  /* enum pb_group_by */
+    const char *tell_customer;     /* said to the customer when the alert is resolved, or NULL */
+    struct pb_cfg_translations tr; /* tell_customer_<locale> */
+    int64_t reask_after_ms;        /* 0: the customer is not asked again */
+    int recovered_score;           /* a re-ask at or above this counts as recovered */
+    const char *webhook;           /* https URL every event of its alerts is posted to, or NULL */
+    const char *webhook_secret_file, *webhook_secret_credential;
+};
+
+/* Which low scores join one open alert (within alerts.group_window). */
+enum pb_group_by {
+    PB_GROUP_BY_KIND = 0,     /* customer answers by customer, employee answers by team */
+    PB_GROUP_BY_TEAM = 1,     /* the answer's team */
+    PB_GROUP_BY_CUSTOMER = 2, /* the same customer (or, on an employee survey, the same person) */
+    PB_GROUP_BY_NONE = 3,     /* every low score is an alert of its own */
 };
 
 enum pb_escalate_to {
@@ -193,6 +275,9 @@ struct pb_cfg_alerts {
     struct pb_cfg_channel escalation_channel; /* connector NULL when none */
     struct pb_cfg_escalation *escalation;     /* in firing order */
     size_t n_escalation;
+    /* The webhook of rules that name none of their own (docs/alerts.md). */
+    const char *webhook;
+    const char *webhook_secret_file, *webhook_secret_credential;
 };
 
 /* ---- customer check-ins (docs/checkins.md) ---- */
@@ -241,6 +326,21 @@ struct pb_cfg_checkins {
     size_t n_policies;
 };
 
+/* ---- reports (docs/reports.md) ---- */
+
+/* Anonymity thresholds of reports on anonymous surveys. */
+struct pb_cfg_reports {
+    int min_group;    /* smallest group whose figures are shown; at least 3, default 5 */
+    int min_comments; /* smallest group whose comments are shown; >= min_group */
+};
+
+/* ---- the roster CSV (docs/roster.md) ---- */
+
+struct pb_cfg_roster {
+    const char *csv;       /* absolute path of the people CSV, or NULL */
+    const char *csv_shown; /* the same as messages name it (relative to the config's path) */
+};
+
 struct pb_config {
     const char *path;
     struct pb_cfg_daemon daemon;
@@ -254,10 +354,17 @@ struct pb_config {
     size_t n_surveys;
     struct pb_cfg_schedule *schedules;
     size_t n_schedules;
+    struct pb_cfg_calendar *calendars;
+    size_t n_calendars;
     struct pb_cfg_route *routes;
     size_t n_routes;
     struct pb_cfg_alerts alerts;
     struct pb_cfg_checkins checkins;
+    struct pb_cfg_reports reports;
+    struct pb_cfg_roster roster;
+    /* Problems that did not stop loading, as "file:line: message": roster CSV rows that were
+     * skipped. The daemon logs them at start and on reload; --check-config prints them. */
+    struct pb_diag warnings;
     void *priv; /* libconfig state and string storage */
 };
 
@@ -297,6 +404,13 @@ const struct pb_cfg_question *pb_config_question(const struct pb_cfg_survey *s, 
 const struct pb_cfg_connector *pb_config_connector(const struct pb_config *cfg, const char *name);
 const struct pb_cfg_checkin_source *pb_config_checkin_source(const struct pb_config *cfg,
                                                              const char *id);
+/* The translation of `key` into exactly `locale` ('-' and '_' alike, any case), or NULL;
+ * daemon/l10n.h picks a person's language with its fallbacks. */
+const struct pb_cfg_translation *pb_config_translation(const struct pb_cfg_translations *tr,
+                                                       const char *key, const char *locale);
+/* Whether two language tags are the same tag ("de-CH", "de_ch"). */
+int pb_config_same_locale(const char *a, const char *b);
+const struct pb_cfg_calendar *pb_config_calendar(const struct pb_config *cfg, const char *id);
 /* Whether team `id` is `ancestor` or below it. */
 int pb_config_team_within(const struct pb_config *cfg, const char *id, const char *ancestor);
 

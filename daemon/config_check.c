@@ -541,6 +541,12 @@ static void check_routes(struct pb_cfg_ctx *ctx)
         }
         if (r->alert_team)
             check_route_alert(ctx, r, s, label);
+        /* A re-ask is a check-in: sooner than the contact cap, the cap would skip it. */
+        if (r->reask_after_ms && r->reask_after_ms < cfg->checkins.contact_cap_ms)
+            pb_cfg_error(ctx, pb_cfg_at(s, "reask_after"),
+                         "%s: reask_after is shorter than checkins.contact_cap, which would "
+                         "skip the re-ask; make it at least as long",
+                         label);
     }
 }
 
@@ -728,6 +734,7 @@ void pb_cfg_cross_check(struct pb_cfg_ctx *ctx)
     check_people(ctx);
     check_surveys(ctx);
     check_schedules(ctx);
+    pb_cfg_check_calendars(ctx);
     check_routes(ctx);
     check_alerts(ctx);
     check_checkins(ctx);

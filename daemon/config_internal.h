@@ -19,6 +19,9 @@ struct pb_cfg_priv {
     char *dir; /* absolute directory of the config file: relative paths start here */
     char **strings;
     size_t n_strings, cap_strings;
+    /* People sorted by id, built once the file is loaded: a roster from an HR export may hold
+     * a hundred thousand, and every message to a person looks them up. */
+    const struct pb_cfg_person **people_by_id;
 };
 
 /* A problem found, held back so that all of them can be reported in file order. */
@@ -80,6 +83,9 @@ struct pb_cfg_key {
     const struct pb_cfg_check *check;
     const struct pb_cfg_choice *choices; /* terminated by { NULL } */
     const struct pb_cfg_block *sub;
+    /* STRING and STRINGS: `<name>_<locale>` (text_de, options_de-CH) gives it in another
+     * language, kept in the block's translations (see has_tr). */
+    int translatable;
 };
 
 struct pb_cfg_block {
@@ -95,6 +101,8 @@ struct pb_cfg_block {
     /* Runs after the keys were read and defaulted: computed defaults and checks that involve
      * several keys. `s` is NULL when the block was absent from the file. */
     void (*finish)(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj, const char *label);
+    int has_tr;    /* the object has a struct pb_cfg_translations at tr_off */
+    size_t tr_off; /* for its keys marked translatable */
 };
 
 extern const struct pb_cfg_block pb_cfg_root;
@@ -104,9 +112,11 @@ extern const struct pb_cfg_block pb_cfg_team_block;
 extern const struct pb_cfg_block pb_cfg_person_block;
 extern const struct pb_cfg_block pb_cfg_survey_block;
 extern const struct pb_cfg_block pb_cfg_schedule_block;
+extern const struct pb_cfg_block pb_cfg_calendar_block;
 extern const struct pb_cfg_block pb_cfg_route_block;
 extern const struct pb_cfg_block pb_cfg_alerts_block;
 extern const struct pb_cfg_block pb_cfg_checkins_block;
+extern const struct pb_cfg_block pb_cfg_reports_block;
 /* "employee" and "customer": surveys and routing rules both name a kind. */
 extern const struct pb_cfg_choice pb_cfg_survey_kinds[];
 
@@ -144,6 +154,15 @@ extern const struct pb_cfg_check pb_cfg_check_id, pb_cfg_check_text, pb_cfg_chec
 /* config_connector.c: a connector block against its module's options */
 void pb_cfg_check_block(struct pb_cfg_ctx *ctx, const struct pb_cfg_connector *c,
                         const struct pb_option *options);
+
+/* config_roster_csv.c: the people of roster.csv join cfg->people (before the cross checks);
+ * a bad row is a warning in cfg->warnings and is skipped, an unreadable file or a bad header
+ * an error. */
+void pb_cfg_roster_csv(struct pb_cfg_ctx *ctx);
+
+/* config_keys_calendars.c: calendar ids unique, one default, the calendars teams and
+ * schedules name exist; called by pb_cfg_cross_check. */
+void pb_cfg_check_calendars(struct pb_cfg_ctx *ctx);
 
 /* config_check.c: what needs the whole file */
 void pb_cfg_cross_check(struct pb_cfg_ctx *ctx);

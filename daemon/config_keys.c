@@ -187,6 +187,44 @@ const struct pb_cfg_block pb_cfg_connector_block = {
     .finish = connector_finish,
 };
 
+/* ---- roster ---------------------------------------------------------------------------- */
+
+/* Messages name the CSV the way the configuration's own path was given, so that an operator
+ * who ran `pulsebotd --check-config etc/pulsebot.conf` reads `etc/people.csv:12: ...`. */
+static void roster_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj, const char *label)
+{
+    struct pb_cfg_roster *r = obj;
+    const char *written = NULL;
+    if (!r->csv || !s || !config_setting_lookup_string(s, "csv", &written))
+        return;
+    const char *slash = strrchr(ctx->cfg->path, '/');
+    if (written[0] == '/' || !slash) {
+        r->csv_shown = pb_cfg_strdup(ctx, written);
+        return;
+    }
+    char shown[PATH_MAX];
+    snprintf(shown, sizeof shown, "%.*s/%s", (int)(slash - ctx->cfg->path), ctx->cfg->path,
+             written);
+    r->csv_shown = pb_cfg_strdup(ctx, shown);
+}
+
+static const struct pb_cfg_key roster_keys[] = {
+    {.name = "csv",
+     .type = PB_CFG_PATH,
+     .off = OFF(pb_cfg_roster, csv),
+     .help = "A CSV file of people in the shape an HR system exports, read at start and on "
+             "every reload (relative to this file). Its people join `people[]`; a bad row is "
+             "reported as `file:line: message` and skipped. See docs/roster.md."},
+    {NULL},
+};
+
+static const struct pb_cfg_block roster_block = {
+    .path = "roster",
+    .intro = "Where more of the roster comes from.",
+    .keys = roster_keys,
+    .finish = roster_finish,
+};
+
 /* ---- the file -------------------------------------------------------------------------- */
 
 static const struct pb_cfg_key root_keys[] = {
@@ -213,6 +251,11 @@ static const struct pb_cfg_key root_keys[] = {
      .off = OFF(pb_config, people),
      .off_n = OFF(pb_config, n_people),
      .help = "See `people[]`."},
+    {.name = "roster",
+     .type = PB_CFG_GROUP,
+     .sub = &roster_block,
+     .off = OFF(pb_config, roster),
+     .help = "The roster CSV: see `roster`."},
     {.name = "surveys",
      .type = PB_CFG_LIST,
      .sub = &pb_cfg_survey_block,
@@ -225,6 +268,12 @@ static const struct pb_cfg_key root_keys[] = {
      .off = OFF(pb_config, schedules),
      .off_n = OFF(pb_config, n_schedules),
      .help = "See `schedules[]`."},
+    {.name = "calendars",
+     .type = PB_CFG_LIST,
+     .sub = &pb_cfg_calendar_block,
+     .off = OFF(pb_config, calendars),
+     .off_n = OFF(pb_config, n_calendars),
+     .help = "See `calendars[]`."},
     {.name = "routing",
      .type = PB_CFG_LIST,
      .sub = &pb_cfg_route_block,
@@ -241,6 +290,11 @@ static const struct pb_cfg_key root_keys[] = {
      .sub = &pb_cfg_checkins_block,
      .off = OFF(pb_config, checkins),
      .help = "See `checkins`."},
+    {.name = "reports",
+     .type = PB_CFG_GROUP,
+     .sub = &pb_cfg_reports_block,
+     .off = OFF(pb_config, reports),
+     .help = "See `reports`."},
     {NULL},
 };
 

@@ -620,6 +620,98 @@ static void apply_default(struct pb_cfg_ctx *ctx, const struct pb_cfg_key *k, ch
     }
 }
 
+/* ---- translations ---------------------------------------------------------------------- */
+
+int pb_config_same_locale(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a);
+        char y = *b == '_' ? '-' : (char)tolower((unsigned char)*b);
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+const struct pb_cfg_translation *pb_config_translation(const struct pb_cfg_translations *tr,
+                                                       const char *key, const char *locale)
+{
+    for (size_t i = 0; tr && locale && i < tr->n; i++)
+        if (strcmp(tr->v[i].key, key) == 0 && pb_config_same_locale(tr->v[i].locale, locale))
+            return &tr->v[i];
+    return NULL;
+}
+
+/* The translatable key that `name` is a translation of ("low_label" for "low_label_de"),
+ * with *locale pointing at the tag after it; the longest key wins. */
+static const struct pb_cfg_key *translated_key(const struct pb_cfg_block *b, const char *name,
+                                               const char **locale)
+{
+    const struct pb_cfg_key *best = NULL;
+    for (const struct pb_cfg_key *k = b->keys; k->name; k++) {
+        size_t n = strlen(k->name);
+        if (k->translatable && strncmp(name, k->name, n) == 0 && name[n] == '_' && name[n + 1] &&
+            (!best || n > strlen(best->name))) {
+            best = k;
+            *locale = name + n + 1;
+        }
+    }
+    return best;
+}
+
+/* Reads `text_de = "..."` (or a list, for a list key) into the block's translations. Returns
+ * 0 when `m` is no translation at all, so that it is reported as an unknown key. */
+static int parse_translation(struct pb_cfg_ctx *ctx, const struct pb_cfg_block *b,
+                             config_setting_t *m, char *obj, const char *label)
+{
+    const char *name = config_setting_name(m), *locale = NULL;
+    const struct pb_cfg_key *k = b->has_tr ? translated_key(b, name, &locale) : NULL;
+    if (!k)
+        return 0;
+    char ref[LABEL_MAX + 64];
+    key_ref(ref, sizeof ref, b, label, name);
+    if (!pb_cfg_check_locale.ok(locale)) {
+        pb_cfg_error(ctx, m,
+                     "%s: \"%s\" is not a language tag such as \"de\" or \"de-CH\" (a "
+                     "translation of %s is written %s_<language>)",
+                     ref, locale, k->name, k->name);
+        return 1;
+    }
+    struct pb_cfg_translations *tr = (struct pb_cfg_translations *)(obj + b->tr_off);
+    if (pb_config_translation(tr, k->name, locale)) {
+        pb_cfg_error(ctx, m, "%s: %s is translated into \"%s\" twice", ref, k->name, locale);
+        return 1;
+    }
+    struct pb_cfg_translation t = {.key = k->name, .locale = locale};
+    if (k->type == PB_CFG_STRINGS) {
+        struct pb_cfg_key lk = *k;
+        struct pb_cfg_translation got = {0};
+        lk.off = offsetof(struct pb_cfg_translation, list);
+        lk.off_n = offsetof(struct pb_cfg_translation, n_list);
+        parse_strings(ctx, &lk, m, (char *)&got, ref);
+        if (!got.list)
+            return 1;
+        t.list = got.list;
+        t.n_list = got.n_list;
+    } else {
+        const char *v =
+            config_setting_type(m) == CONFIG_TYPE_STRING ? config_setting_get_string(m) : NULL;
+        if (!v || (k->check && !k->check->ok(v))) {
+            type_error(ctx, m, k, ref);
+            return 1;
+        }
+        t.text = v;
+    }
+    struct pb_cfg_translation *v = realloc(tr->v, (tr->n + 1) * sizeof *v);
+    if (!v) {
+        free(t.list);
+        return 1;
+    }
+    tr->v = v;
+    tr->v[tr->n++] = t;
+    return 1;
+}
+
 static const struct pb_cfg_key *find_key(const struct pb_cfg_block *b, const char *name)
 {
     for (const struct pb_cfg_key *k = b->keys; k->name; k++)
@@ -641,7 +733,7 @@ void pb_cfg_parse(struct pb_cfg_ctx *ctx, const struct pb_cfg_block *b, config_s
             parse_value(ctx, b, k, m, o, label);
             continue;
         }
-        if (b->open)
+        if (b->open || parse_translation(ctx, b, m, o, label))
             continue;
         size_t nk = 0;
         while (b->keys[nk].name)
@@ -672,6 +764,14 @@ void pb_cfg_parse(struct pb_cfg_ctx *ctx, const struct pb_cfg_block *b, config_s
 void pb_cfg_release(const struct pb_cfg_block *b, void *obj)
 {
     char *o = obj;
+    if (b->has_tr) {
+        struct pb_cfg_translations *tr = (struct pb_cfg_translations *)(o + b->tr_off);
+        for (size_t i = 0; i < tr->n; i++)
+            free(tr->v[i].list);
+        free(tr->v);
+        tr->v = NULL;
+        tr->n = 0;
+    }
     for (const struct pb_cfg_key *k = b->keys; k->name; k++) {
         switch (k->type) {
         case PB_CFG_LIST: {

@@ -16,5 +16,7 @@ struct pb_ctl_command {
 };
 
 extern const struct pb_ctl_command pb_ctl_link;
+extern const struct pb_ctl_command pb_ctl_report;
+extern const struct pb_ctl_command pb_ctl_plan;
 
 #endif

@@ -68,6 +68,7 @@ void pb_engine_destroy(struct pb_engine *e)
     if (!e)
         return;
     pb_schedule_forget_zones(e);
+    pb_away_free(e);
     pb_roster_free(e->roster);
     free(e->lookups);
     pb_checkin_keys_wipe(&e->checkin_keys);
@@ -223,8 +224,13 @@ int pb_engine_event(struct pb_engine *e, const char *connector, const struct pb_
         if (!ev->user || !ev->text)
             return PB_ERR_INVALID;
         /* Someone off the roster may be a customer answering a check-in, or saying stop. */
-        if (!pb_roster_by_handle(e->roster, connector, ev->user))
+        const struct pb_cfg_person *who = pb_roster_by_handle(e->roster, connector, ev->user);
+        if (!who)
             return pb_checkin_text(e, connector, ev, reply, reply_len);
+        /* Exactly "away ..." or "back" is a command (away.c says when "back" is an answer). */
+        int handled, rc = pb_away_command(e, connector, ev, who, reply, reply_len, &handled);
+        if (handled)
+            return rc;
         return pb_survey_text(e, connector, ev, reply, reply_len);
     case PB_EVENT_INTERACTION_CLOSED:
         return pb_checkin_closed_event(e, connector, ev, reply, reply_len);
@@ -251,6 +257,9 @@ int64_t pb_engine_next_due(struct pb_engine *e)
     if (ms < next)
         next = ms;
     ms = pb_checkin_next_due(e);
+    if (ms < next)
+        next = ms;
+    ms = pb_alert_webhook_next_due(e);
     if (ms < next)
         next = ms;
     if (next < e->hold_until)
@@ -280,5 +289,6 @@ void pb_engine_run(struct pb_engine *e)
     pb_schedule_run_due(e, now);
     pb_checkin_run_due(e, now);
     pb_escalation_run_due(e, now);
+    pb_alert_webhook_run_due(e, now);
     pb_outbox_dispatch(e, now);
 }

@@ -28,6 +28,16 @@ struct pb_engine_setup {
     void *wake_arg;
 };
 
+/* Asynchronous HTTP for alert webhooks: `request` is called with `http_arg` (the daemon passes
+ * pb_alert_webhook_http and its pb_http_client). Until it is set, webhook events wait in the
+ * store. */
+typedef int (*pb_engine_http_fn)(void *http_arg, const struct pb_http_request *req,
+                                 pb_http_done_fn done, void *arg);
+void pb_engine_set_http(struct pb_engine *e, pb_engine_http_fn request, void *http_arg);
+/* pb_http_client_request with the client as its first argument, for pb_engine_set_http. */
+int pb_alert_webhook_http(void *client, const struct pb_http_request *req, pb_http_done_fn done,
+                          void *arg);
+
 int pb_engine_create(const struct pb_engine_setup *setup, const struct pb_config *cfg,
                      struct pb_engine **out);
 void pb_engine_destroy(struct pb_engine *e);

@@ -62,6 +62,11 @@ struct pb_engine {
     int outbox_dirty;                    /* rows may be dispatchable now */
     int dispatching;                     /* guards against re-entry from a synchronous send_done */
     struct pb_checkin_keys checkin_keys; /* webhook secret and bearer token */
+    struct pb_away_cache *away; /* away.c: absences set by chat, read from the store once */
+    /* Alert webhooks (alert_webhook.c): the HTTP client and the posts in flight. */
+    pb_engine_http_fn http_request;
+    void *http_arg;
+    size_t webhooks_in_flight;
 };
 
 /* survey.c */
@@ -111,16 +116,25 @@ void pb_checkin_team_of(struct pb_engine *e, int64_t delivery_id, char *team, si
 int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const struct pb_cfg_survey *s,
                     const struct pb_cfg_question *q, const struct pb_answer *a);
 /* Whether rule `r` matches answer `a` (scored) to survey `s`, with `comment` (NULL: not
- * known yet, and then a rule that needs words does not match). */
+ * known yet, and then a rule that needs words does not match) and `tags`, the JSON object of
+ * the interaction a customer's answer follows (NULL: none, and then a rule with tags does not
+ * match). */
 int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route *r,
                           const struct pb_cfg_survey *s, const struct pb_answer *a,
-                          const char *comment);
+                          const char *comment, const char *tags);
+/* Whether the tags (a JSON object of strings, or NULL) hold every one of `want`. */
+int pb_route_tags_hold(const char *tags, const char *const *want, size_t n_want);
+/* The key whose low scores join one alert under rule `r` ("" for none): see docs/alerts.md. */
+void pb_route_group_key(const struct pb_cfg_route *r, const struct pb_cfg_survey *s,
+                        const struct pb_delivery *d, const struct pb_answer *a, char *out,
+                        size_t len);
 /* Whether `text` holds one of `words` as whole words, ignoring ASCII case. */
 int pb_route_words_match(const char *text, const char *const *words, size_t n_words);
 /* The rules that fire for a scored answer, as indices into cfg->routes in order: the first
  * match, and the ones after it while each says `continue`. None for an anonymous survey. */
 size_t pb_route_select(const struct pb_config *cfg, const struct pb_cfg_survey *s,
-                       const struct pb_answer *a, const char *comment, size_t *out, size_t max);
+                       const struct pb_answer *a, const char *comment, const char *tags,
+                       size_t *out, size_t max);
 /* The person a mention names for a team (its own, else its nearest parent's), or NULL. */
 const char *pb_route_mention(const struct pb_config *cfg, const char *team, int mention);
 
@@ -165,6 +179,18 @@ void pb_alert_format_duration(int64_t ms, char *out, size_t len);
 const char *pb_alert_person_name(const struct pb_engine *e, const char *id);
 const char *pb_alert_team_name(const struct pb_engine *e, const char *id);
 
+/* alert_loop.c: closing the loop with the customer */
+/* An alert was resolved (inside the resolving transaction): tells each customer it stands for,
+ * when its rule says so, and schedules their re-ask. */
+int pb_alert_loop_resolved(struct pb_engine *e, const struct pb_alert *al, int64_t now);
+
+/* alert_webhook.c: alert events posted to a rule's webhook through a durable queue */
+/* Queues the event `ev` of its alert for the alert's webhook, if it has one (inside the
+ * caller's transaction). */
+int pb_alert_webhook_queue(struct pb_engine *e, const struct pb_alert_event *ev);
+int64_t pb_alert_webhook_next_due(struct pb_engine *e);
+void pb_alert_webhook_run_due(struct pb_engine *e, int64_t now);
+
 /* escalation.c: the durable SLA timers */
 /* Sets an alert's deadlines and first escalation for an SLA that starts at `from_ms`. */
 void pb_escalation_arm(const struct pb_config *cfg, struct pb_alert *al, int64_t from_ms);
@@ -186,13 +212,29 @@ int64_t pb_outbox_next_due(struct pb_engine *e, int64_t now);
 void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
                     const struct pb_send_result *res);
 
-/* schedule.c */
-struct pb_zone_list {
-    int built;
-    size_t n;
-    const char **names; /* point into the configuration */
-};
+/* schedule.c: each schedule's audience grouped by zone (schedule.h), once per configuration */
+struct pb_zone_list;
 void pb_schedule_forget_zones(struct pb_engine *e);
+
+/* away.c: absences, from the roster's dates and from people's "away"/"back" commands */
+/* Whether the person is away on the day `at` falls on in their time zone. */
+int pb_away_on(struct pb_engine *e, const struct pb_cfg_person *p, int64_t at);
+/* A text from a person on the roster that is exactly an away or back command: handled,
+ * committed with its confirmation, *handled set and the event's return code returned.
+ * Anything else: *handled 0 and PB_OK, and the text is an answer. */
+int pb_away_command(struct pb_engine *e, const char *connector, const struct pb_event *ev,
+                    const struct pb_cfg_person *p, char *reply, size_t reply_len, int *handled);
+void pb_away_free(struct pb_engine *e);
+
+/* unreachable.c: deliveries that cannot reach their person */
+/* Records that survey `s` could not reach `person` (no handle, an unreachable account): a
+ * finished delivery in state UNREACHABLE with `reason`, inside the caller's transaction. */
+int pb_unreachable_record(struct pb_engine *e, const struct pb_cfg_survey *s, const char *person,
+                          const char *schedule, int64_t round, const char *reason);
+/* The platform refused outbox row `outbox_id` for good: a delivery whose first question it
+ * carried ends UNREACHABLE with the platform's reason. */
+void pb_unreachable_refused(struct pb_engine *e, int64_t outbox_id, const char *connector,
+                            const char *reason);
 
 /* handles.c */
 void pb_handles_discover(struct pb_engine *e, struct pb_attached *a);

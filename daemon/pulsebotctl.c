@@ -13,6 +13,8 @@
 
 static const struct pb_ctl_command *const commands[] = {
     &pb_ctl_link,
+    &pb_ctl_report,
+    &pb_ctl_plan,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

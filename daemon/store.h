@@ -30,7 +30,7 @@
 
 struct pb_store;
 
-#define PB_STORE_SCHEMA_VERSION 5
+#define PB_STORE_SCHEMA_VERSION 7
 
 int pb_store_open(const char *path, struct pb_store **out, char *err, size_t errlen);
 void pb_store_close(struct pb_store *s);
@@ -49,7 +49,8 @@ enum pb_delivery_state {
     PB_DELIVERY_SENT = 1,      /* the first question reached the person */
     PB_DELIVERY_ANSWERING = 2, /* at least one answer; more questions pending */
     PB_DELIVERY_COMPLETED = 3,
-    PB_DELIVERY_EXPIRED = 4,
+    PB_DELIVERY_EXPIRED = 4,     /* the window closed without a complete answer */
+    PB_DELIVERY_UNREACHABLE = 5, /* schema v6: could not reach the person; `reason` says why */
 };
 
 struct pb_delivery {
@@ -67,6 +68,7 @@ struct pb_delivery {
     int64_t created_ms, sent_ms, expires_ms, finished_ms;
     int reminders_sent;
     int64_t next_reminder_ms; /* 0: no reminder left */
+    char reason[256];         /* UNREACHABLE: why, as the platform or the roster said it */
 };
 
 int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d); /* sets d->id */
@@ -160,6 +162,9 @@ struct pb_alert {
     char resolve_reason[64];
     char resolve_note[512];
     int menu; /* 1 while the message offers the resolve reasons */
+    /* Schema v7: which low scores join it, "team:<id>", "customer:<key>", "person:<id>", or
+     * "" when none do. */
+    char group_key[160];
 };
 
 int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a); /* sets a->id */
@@ -195,9 +200,9 @@ int pb_store_alert_due(struct pb_store *s, int64_t now_ms, struct pb_alert *out,
                        size_t *n_out);
 /* The earliest such due time; PB_ERR_UNKNOWN when none. */
 int pb_store_alert_next_due(struct pb_store *s, int64_t *ms);
-/* The newest unresolved alert of `rule` for answers of `answer_team` raised at or after
+/* The newest unresolved alert of `rule` with `group_key` (not "") raised at or after
  * `since_ms`; PB_ERR_UNKNOWN when none. */
-int pb_store_alert_group_find(struct pb_store *s, const char *rule, const char *answer_team,
+int pb_store_alert_group_find(struct pb_store *s, const char *rule, const char *group_key,
                               int64_t since_ms, struct pb_alert *out);
 /* One more answer joined the alert: its count and latest score. */
 int pb_store_alert_grouped(struct pb_store *s, int64_t id, int score);
@@ -371,6 +376,9 @@ int pb_store_optout_has(struct pb_store *s, const char *connector, const char *u
 int pb_store_customer_email(struct pb_store *s, const char *connector, const char *user,
                             char *email, size_t len);
 
+/* The locale the newest interaction of a customer key gave; "" when none. */
+int pb_store_customer_locale(struct pb_store *s, const char *customer, char *locale, size_t len);
+
 /* Webhook signatures seen within the replay window. PB_OK when `sig` is new (it is kept until
  * expires_ms), PB_ERR_DONE when it was seen; expired ones are dropped on the way. */
 int pb_store_webhook_seen(struct pb_store *s, const char *sig, int64_t expires_ms, int64_t now_ms);
@@ -384,5 +392,155 @@ int pb_store_kv_delete(struct pb_store *s, const char *ns, const char *key);
  * the scan and is returned. The visitor may call the store. */
 int pb_store_kv_scan(struct pb_store *s, const char *ns, const char *prefix,
                      int (*visit)(void *arg, const char *key, const char *value), void *arg);
+
+/* ---- closing the loop (issue 7, schema v7): alerts and the customers they stand for ---- */
+
+/* The interaction a check-in delivery follows (with its tags and where the customer is
+ * reached); PB_ERR_UNKNOWN when the delivery is not a check-in's. */
+int pb_store_alert_interaction(struct pb_store *s, int64_t delivery_id, struct pb_interaction *out);
+
+/* One answer an alert stands for. */
+struct pb_alert_member {
+    int64_t delivery_id;
+    int64_t answer_id; /* 0 when unknown */
+    int score;         /* the answer's score */
+};
+/* The answers an alert stands for, oldest first, at most `limit`. */
+int pb_store_alert_members(struct pb_store *s, int64_t alert_id, struct pb_alert_member *out,
+                           size_t limit, size_t *n_out);
+
+/* A re-ask scheduled when an alert was resolved: check-in `checkin_id` asks the customer the
+ * alert's survey again; an answer to `question` at or above `recovered_score` is a recovery. */
+struct pb_alert_reask {
+    int64_t alert_id, checkin_id;
+    char rule[64], team[64], question[64];
+    int low_score, recovered_score;
+    int64_t created_ms;
+};
+int pb_store_alert_reask_add(struct pb_store *s, const struct pb_alert_reask *r);
+
+/* How customers fared after their alerts were resolved: re-asks scheduled, sent (the check-in
+ * went out), answered (the question was scored) and recovered (at or above the rule's
+ * recovered_score). Counted over re-asks scheduled in [from_ms, to_ms), for one rule or all
+ * (rule NULL) and one owning team or all (team NULL). The view alert_recovery has the rows. */
+struct pb_alert_recovery {
+    int64_t scheduled, sent, answered, recovered;
+};
+int pb_store_alert_recovery(struct pb_store *s, const char *rule, const char *team, int64_t from_ms,
+                            int64_t to_ms, struct pb_alert_recovery *out);
+
+/* Alert events for a webhook: a durable queue, one row per event, committed with the event
+ * and posted after; the row id is the receiver's idempotency key. */
+enum pb_webhook_state { PB_WEBHOOK_PENDING = 0, PB_WEBHOOK_DONE = 1, PB_WEBHOOK_FAILED = 2 };
+struct pb_alert_webhook {
+    int64_t id, alert_id;
+    char url[512];
+    char rule[64]; /* the rule whose secret signs it; "" for alerts.webhook's */
+    char event[32];
+    char *body; /* JSON, malloc'd (pb_alert_webhook_clear) */
+    enum pb_webhook_state state;
+    int attempts;
+    int64_t next_attempt_ms; /* while pending: when it may be posted (again) */
+    int last_status;         /* the receiver's last HTTP status, 0 when none arrived */
+    char error[256];
+    int64_t created_ms, done_ms;
+};
+int pb_store_alert_webhook_add(struct pb_store *s, struct pb_alert_webhook *w); /* sets w->id */
+/* Pending rows due at `now`, each the oldest pending row of its alert (events of one alert are
+ * posted in order), in id order, at most `limit`. */
+int pb_store_alert_webhook_due(struct pb_store *s, int64_t now_ms, struct pb_alert_webhook *out,
+                               size_t limit, size_t *n_out);
+/* When the next such row is due; PB_ERR_UNKNOWN when none is pending. */
+int pb_store_alert_webhook_next_due(struct pb_store *s, int64_t *ms);
+/* Sets a row's state, attempts, next attempt, last status and error (done_ms when settled). */
+int pb_store_alert_webhook_settle(struct pb_store *s, const struct pb_alert_webhook *w);
+/* The webhook rows of an alert in order (their delivery state), at most `limit`. */
+int pb_store_alert_webhook_list(struct pb_store *s, int64_t alert_id, struct pb_alert_webhook *out,
+                                size_t limit, size_t *n_out);
+void pb_alert_webhook_clear(struct pb_alert_webhook *w);
+
+/* ---- reports: read-only queries (store_report.c, used by report.c) ---- */
+
+/* Opens an existing database for reading only, beside a running daemon: WAL lets a reader in
+ * while the daemon writes, and nothing here can change the file. Refuses a file that is not
+ * pulsebot's or whose schema is not this build's. */
+int pb_store_open_readonly(const char *path, struct pb_store **out, char *err, size_t errlen);
+
+/* One read transaction around several report queries, so that they see one state of the
+ * store; not inside pb_store_begin. */
+int pb_store_snapshot_begin(struct pb_store *s);
+void pb_store_snapshot_end(struct pb_store *s);
+
+/* Which deliveries a report covers: those of `survey` created (asked) at or after since_ms and
+ * before until_ms (0: unbounded), of `schedule` (NULL or "": any) and `round` (0: any). */
+struct pb_report_filter {
+    const char *survey;
+    int64_t since_ms, until_ms;
+    const char *schedule;
+    int64_t round;
+};
+
+struct pb_report_delivery {
+    int64_t id;
+    char person[64]; /* "" once forgotten (anonymous surveys) */
+    int state;       /* enum pb_delivery_state */
+    int64_t created_ms, expires_ms, finished_ms;
+    int answers;   /* how many answers it has */
+    char team[64]; /* the team on its first answer, "" when it has none */
+};
+
+/* Visits the covered deliveries in id order; a non-zero return of `visit` stops and is
+ * returned. */
+int pb_store_report_deliveries(struct pb_store *s, const struct pb_report_filter *f,
+                               int (*visit)(void *arg, const struct pb_report_delivery *d),
+                               void *arg);
+/* Visits the answers of the covered deliveries in delivery, then answer order; the answer's
+ * text is valid during the visit only. */
+int pb_store_report_answers(struct pb_store *s, const struct pb_report_filter *f,
+                            int (*visit)(void *arg, const struct pb_answer *a), void *arg);
+/* Visits the alerts of `survey` (NULL: any) raised in [since_ms, until_ms) (0: unbounded), in
+ * id order; the alert's comment is valid during the visit only. */
+int pb_store_report_alerts(struct pb_store *s, const char *survey, int64_t since_ms,
+                           int64_t until_ms, int (*visit)(void *arg, const struct pb_alert *a),
+                           void *arg);
+
+/* ---- audiences (issue 3, schema v6): unreachable deliveries, absences set by chat ---- */
+
+/* Ends an unfinished delivery (state `from`) as UNREACHABLE with `reason` (cut to fit): no
+ * step, no reminder, finished at now_ms. Compare-and-set like pb_store_delivery_update. */
+int pb_store_delivery_unreachable(struct pb_store *s, int64_t id, enum pb_delivery_state from,
+                                  const char *reason, int64_t now_ms);
+
+/* How the deliveries of a survey created in [from_ms, to_ms) ended up, for reports that tell
+ * "did not answer" (expired) from "could not be reached" (unreachable). */
+struct pb_delivery_tally {
+    int64_t open, completed, expired, unreachable;
+};
+int pb_store_delivery_tally(struct pb_store *s, const char *survey, int64_t from_ms, int64_t to_ms,
+                            struct pb_delivery_tally *out);
+
+/* An absence a person set by chat: days (since 1970-01-01, in their time zone), inclusive. */
+struct pb_away_span {
+    char person[64];
+    int64_t first_day, last_day;
+    int64_t set_ms;
+};
+/* Sets (replaces) the person's span. */
+int pb_store_away_put(struct pb_store *s, const struct pb_away_span *a);
+/* Removes it: PB_OK, or PB_ERR_UNKNOWN when there was none. */
+int pb_store_away_delete(struct pb_store *s, const char *person);
+/* Every span, in person order; a non-zero return of `visit` stops the scan and is returned. */
+int pb_store_away_scan(struct pb_store *s, int (*visit)(void *arg, const struct pb_away_span *a),
+                       void *arg);
+
+/* ---- schedules (issue 3): when each person of a wave is asked ---- */
+
+/* Holds back the first question of each person's newest pending delivery of `survey` until
+ * their send time: for each i, the pending outbox row that carries the question of
+ * people[i]'s newest PENDING delivery gets next_attempt_ms = until_ms[i] (never earlier than
+ * it was). Inside the wave's transaction, so the deliveries and their holds commit together;
+ * the outbox then sleeps until the first one is due. */
+int pb_store_outbox_hold_first(struct pb_store *s, const char *survey, const char *const *people,
+                               const int64_t *until_ms, size_t n);
 
 #endif

@@ -90,8 +90,19 @@ enum pb_stmt {
     PB_STMT_OPTOUT_ADD,
     PB_STMT_OPTOUT_HAS,
     PB_STMT_CUSTOMER_EMAIL,
+    PB_STMT_CUSTOMER_LOCALE,
     PB_STMT_WEBHOOK_PRUNE,
     PB_STMT_WEBHOOK_SEEN,
+    /* closing the loop (store_alert_loop.c, store_webhook.c) */
+    PB_STMT_ALERT_INTERACTION,
+    PB_STMT_ALERT_MEMBERS,
+    PB_STMT_ALERT_REASK_ADD,
+    PB_STMT_ALERT_RECOVERY,
+    PB_STMT_ALERT_WEBHOOK_ADD,
+    PB_STMT_ALERT_WEBHOOK_DUE,
+    PB_STMT_ALERT_WEBHOOK_NEXT,
+    PB_STMT_ALERT_WEBHOOK_SETTLE,
+    PB_STMT_ALERT_WEBHOOK_LIST,
     PB_STMT_COUNT_
 };
 
@@ -155,7 +166,7 @@ char *pb_store_col_dup(sqlite3_stmt *st, int col, int *oom);
     " score, scale_min, scale_max, comment, subject, outbox_id, created_ms, ack_by, ack_ms,"       \
     " resolved_by, resolved_ms, answer_team, mention, ack_sla_ms, resolve_sla_ms,"                 \
     " ack_deadline_ms, esc_level, esc_due_ms, resolve_deadline_ms, resolve_overdue,"               \
-    " group_count, last_score, resolve_reason, resolve_note, menu"
+    " group_count, last_score, resolve_reason, resolve_note, menu, group_key"
 /* Returns 0, or PB_ERR_NOMEM when the comment could not be copied. */
 int pb_store_alert_read_row(sqlite3_stmt *st, struct pb_alert *a);
 /* Steps `st` and reads up to `limit` alerts; clears them again on failure. */

@@ -278,8 +278,121 @@ static const char schema_v5[] =
     "CREATE INDEX deliveries_reminder ON deliveries (next_reminder_ms, id)"
     " WHERE state IN (0, 1) AND next_reminder_ms > 0;";
 
+/*
+ * v7: closing the loop. group_key says which low scores join an alert (a team, a customer);
+ * existing alerts keep grouping by team. alert_reasks links an alert to the check-in that asks
+ * its customer again, and alert_recovery is the view reports read (recovered: the re-ask's
+ * score reached the rule's recovered_score; NULL until answered). alert_webhooks is the
+ * durable queue of the events posted to a rule's webhook, and their delivery state.
+ */
+static const char schema_v7[] =
+    "ALTER TABLE alerts ADD COLUMN group_key TEXT NOT NULL DEFAULT '';"
+    "UPDATE alerts SET group_key = 'team:' || answer_team WHERE answer_team <> '';"
+    "DROP INDEX alerts_group;"
+    /* Spelled as in store_alert_flow.c, so that SQLite uses it. */
+    "CREATE INDEX alerts_group_key ON alerts (rule, group_key, created_ms) WHERE state < 2;"
+
+    "CREATE TABLE alert_reasks ("
+    " alert_id INTEGER NOT NULL REFERENCES alerts (id),"
+    " checkin_id INTEGER NOT NULL REFERENCES checkins (id),"
+    " rule TEXT NOT NULL,"
+    " team TEXT NOT NULL,"
+    " question TEXT NOT NULL,"
+    " low_score INTEGER NOT NULL,"
+    " recovered_score INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (alert_id, checkin_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX alert_reasks_checkin ON alert_reasks (checkin_id);"
+    "CREATE INDEX alert_reasks_created ON alert_reasks (created_ms);"
+    "CREATE VIEW alert_recovery AS SELECT r.alert_id, r.rule, r.team, r.checkin_id,"
+    " r.created_ms, r.low_score, r.recovered_score, c.state AS reask_state,"
+    " c.delivery_id AS reask_delivery_id, a.score AS reask_score,"
+    " CASE WHEN a.score IS NULL THEN NULL WHEN a.score >= r.recovered_score THEN 1 ELSE 0 END"
+    " AS recovered"
+    " FROM alert_reasks r JOIN checkins c ON c.id = r.checkin_id"
+    " LEFT JOIN answers a ON a.delivery_id = c.delivery_id AND a.question = r.question"
+    " AND a.score IS NOT NULL;"
+
+    "CREATE TABLE alert_webhooks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " alert_id INTEGER NOT NULL REFERENCES alerts (id),"
+    " url TEXT NOT NULL,"
+    " rule TEXT NOT NULL DEFAULT '',"
+    " event TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2)),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_status INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " done_ms INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX alert_webhooks_due ON alert_webhooks (next_attempt_ms, id) WHERE state = 0;"
+    "CREATE INDEX alert_webhooks_alert ON alert_webhooks (alert_id, id);";
+
+/*
+ * v6: audiences. A delivery that cannot reach its person (no handle anywhere, the platform
+ * refused the direct message, the account is deactivated) is recorded in a state of its own,
+ * UNREACHABLE (5), with the reason, so reports tell it from "did not answer". A CHECK cannot
+ * be altered in SQLite, so the table is rebuilt (foreign keys are off while migrations run,
+ * and the step checks them before it commits): same rows, same ids, the AUTOINCREMENT mark
+ * carried over, the indexes made again exactly as before.
+ * away_spans holds the absences people set by chat ("away until 2027-01-08"): days in their
+ * time zone, inclusive, one span a person.
+ */
+static const char schema_v6[] =
+    "CREATE TABLE deliveries_v6 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " survey TEXT NOT NULL,"
+    " schedule TEXT NOT NULL DEFAULT '',"
+    " round INTEGER NOT NULL DEFAULT 0,"
+    " person TEXT NOT NULL,"
+    " connector TEXT NOT NULL,"
+    " address TEXT NOT NULL,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 5),"
+    " step TEXT NOT NULL DEFAULT '',"
+    " step_outbox_id INTEGER NOT NULL DEFAULT 0,"
+    " created_ms INTEGER NOT NULL,"
+    " sent_ms INTEGER NOT NULL DEFAULT 0,"
+    " expires_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_ms INTEGER NOT NULL DEFAULT 0,"
+    " reminders_sent INTEGER NOT NULL DEFAULT 0,"
+    " next_reminder_ms INTEGER NOT NULL DEFAULT 0,"
+    " reason TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "INSERT INTO deliveries_v6 (id, survey, schedule, round, person, connector, address, state,"
+    " step, step_outbox_id, created_ms, sent_ms, expires_ms, finished_ms, reminders_sent,"
+    " next_reminder_ms)"
+    " SELECT id, survey, schedule, round, person, connector, address, state, step,"
+    " step_outbox_id, created_ms, sent_ms, expires_ms, finished_ms, reminders_sent,"
+    " next_reminder_ms FROM deliveries ORDER BY id;"
+    /* A delivery id is inside signed tokens: numbers handed out before are never reused. */
+    "DELETE FROM sqlite_sequence WHERE name = 'deliveries_v6';"
+    "INSERT INTO sqlite_sequence (name, seq)"
+    " SELECT 'deliveries_v6', seq FROM sqlite_sequence WHERE name = 'deliveries';"
+    "DROP TABLE deliveries;"
+    "ALTER TABLE deliveries_v6 RENAME TO deliveries;"
+    "CREATE INDEX deliveries_waiting ON deliveries (connector, address, id)"
+    " WHERE state IN (1, 2);"
+    "CREATE INDEX deliveries_unfinished ON deliveries (survey, person) WHERE state < 3;"
+    "CREATE INDEX deliveries_expiry ON deliveries (expires_ms, id) WHERE state < 3;"
+    "CREATE INDEX deliveries_step_outbox ON deliveries (step_outbox_id)"
+    " WHERE step_outbox_id <> 0;"
+    "CREATE INDEX deliveries_reminder ON deliveries (next_reminder_ms, id)"
+    " WHERE state IN (0, 1) AND next_reminder_ms > 0;"
+
+    "CREATE TABLE away_spans ("
+    " person TEXT PRIMARY KEY,"
+    " first_day INTEGER NOT NULL,"
+    " last_day INTEGER NOT NULL CHECK (last_day >= first_day),"
+    " set_ms INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;";
+
 static const struct pb_migration migrations[] = {
-    {1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4}, {5, schema_v5},
+    {1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
+    {5, schema_v5}, {6, schema_v6}, {7, schema_v7},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == PB_STORE_SCHEMA_VERSION,

@@ -9,69 +9,33 @@
 #include <string.h>
 
 #include "crash_point.h"
-#include "engine_internal.h"
 #include "log.h"
-#include "message.h"
 #include "metrics.h"
+#include "survey_internal.h"
 
 #define MOD "survey"
 
-static int question_index(const struct pb_cfg_survey *s, const char *id)
+static void say(char *reply, size_t reply_len, const struct pb_lang *lang, enum pb_l10n_id id)
 {
-    for (size_t i = 0; i < s->n_questions; i++)
-        if (strcmp(s->questions[i].id, id) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Labels and tokens for a scale question's buttons; `storage` backs the strings. */
-struct scale_buttons {
-    struct pb_button buttons[PB_MESSAGE_MAX_BUTTONS];
-    char labels[PB_MESSAGE_MAX_BUTTONS][8];
-    char tokens[PB_MESSAGE_MAX_BUTTONS][PB_TOKEN_MAX];
-    size_t n;
-};
-
-static int make_scale_buttons(struct pb_engine *e, const struct pb_delivery *d, int qindex,
-                              const struct pb_cfg_question *q, struct scale_buttons *sb)
-{
-    sb->n = 0;
-    for (int v = q->min; v <= q->max && sb->n < PB_MESSAGE_MAX_BUTTONS; v++) {
-        struct pb_token t = {.kind = PB_TOKEN_CHOICE,
-                             .id = (uint64_t)d->id,
-                             .index = (uint8_t)qindex,
-                             .value = (int16_t)v};
-        if (pb_token_sign(e->key, &t, sb->tokens[sb->n], PB_TOKEN_MAX) != PB_OK)
-            return PB_ERR;
-        snprintf(sb->labels[sb->n], sizeof sb->labels[0], "%d", v);
-        sb->buttons[sb->n] = (struct pb_button){sb->labels[sb->n], sb->tokens[sb->n], 0};
-        sb->n++;
-    }
-    return PB_OK;
+    snprintf(reply, reply_len, "%s", pb_l10n(lang, id));
 }
 
 /* Queues the message that asks question `qindex` of delivery `d`; sets d->step_outbox_id. */
 static int ask(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s,
                int qindex)
 {
-    const struct pb_cfg_question *q = &s->questions[qindex];
-    struct scale_buttons sb = {0};
-    struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_QUESTION, .text = q->text};
-    if (qindex == 0)
-        m.title = s->title;
-    if (q->type == PB_QUESTION_SCALE) {
-        if (make_scale_buttons(e, d, qindex, q, &sb) != PB_OK)
-            return PB_ERR;
-        m.buttons = sb.buttons;
-        m.n_buttons = sb.n;
-        m.low_label = q->low_label;
-        m.high_label = q->high_label;
-    } else {
-        m.flags |= PB_MESSAGE_EXPECTS_TEXT;
-        m.note = "Reply with a message.";
-    }
-    pb_copy(d->step, sizeof d->step, q->id);
-    return pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, &d->step_outbox_id);
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d->person, &lang);
+    struct pb_question_view *v = malloc(sizeof *v); /* tokens make it large for the stack */
+    if (!v)
+        return PB_ERR_NOMEM;
+    int rc = pb_survey_render(e, d, s, qindex, &lang, 0, NULL, v);
+    pb_copy(d->step, sizeof d->step, s->questions[qindex].id);
+    if (rc == PB_OK)
+        rc = pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &v->m,
+                             &d->step_outbox_id);
+    free(v);
+    return rc;
 }
 
 /* Replaces an asked question's message with what was answered, without buttons. */
@@ -80,14 +44,24 @@ static int close_question(struct pb_engine *e, const struct pb_delivery *d,
 {
     if (!d->step_outbox_id)
         return PB_OK;
-    int qi = question_index(s, d->step);
-    struct pb_message m = {.size = sizeof m,
-                           .kind = PB_MESSAGE_QUESTION,
-                           .text = qi >= 0 ? s->questions[qi].text : NULL,
-                           .title = qi == 0 ? s->title : NULL,
-                           .note = note,
-                           .flags = PB_MESSAGE_CLOSED};
-    return pb_outbox_queue_update(e, d->step_outbox_id, &m);
+    int qi = pb_survey_question_index(s, d->step);
+    if (qi < 0) { /* the question left the configuration: say what happened, no more */
+        struct pb_message m = {.size = sizeof m,
+                               .kind = PB_MESSAGE_QUESTION,
+                               .note = note,
+                               .flags = PB_MESSAGE_CLOSED};
+        return pb_outbox_queue_update(e, d->step_outbox_id, &m);
+    }
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d->person, &lang);
+    struct pb_question_view *v = malloc(sizeof *v);
+    if (!v)
+        return PB_ERR_NOMEM;
+    int rc = pb_survey_render(e, d, s, qi, &lang, 1, note, v);
+    if (rc == PB_OK)
+        rc = pb_outbox_queue_update(e, d->step_outbox_id, &v->m);
+    free(v);
+    return rc;
 }
 
 int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
@@ -97,11 +71,16 @@ int pb_survey_start(struct pb_engine *e, const struct pb_cfg_survey *s,
     const char *handle = NULL;
     const struct pb_cfg_connector *c = pb_roster_reach(e->roster, p, &handle);
     if (!c) {
-        pb_warn(MOD,
-                "%s has no handle on any connector, so survey %s cannot reach them; add "
-                "one under handles in the configuration",
-                p->id, s->id);
-        return PB_ERR_UNKNOWN;
+        /* Recorded as unreachable (unreachable.c), not left out silently; the caller counts
+         * PB_ERR_UNKNOWN as skipped. */
+        const char *gone = pb_roster_unreachable_on(e->roster, p);
+        char why[160];
+        if (gone)
+            snprintf(why, sizeof why, "deactivated or a bot on %s", gone);
+        else
+            snprintf(why, sizeof why, "no handle on any connector");
+        int rc = pb_unreachable_record(e, s, p->id, schedule, round, why);
+        return rc == PB_OK ? PB_ERR_UNKNOWN : rc;
     }
     return pb_survey_start_to(e, s, p->id, c->name, handle, schedule, round, opened_ms, NULL);
 }
@@ -120,13 +99,13 @@ int pb_survey_start_to(struct pb_engine *e, const struct pb_cfg_survey *s, const
     pb_copy(d.person, sizeof d.person, person);
     pb_copy(d.connector, sizeof d.connector, connector);
     pb_copy(d.address, sizeof d.address, address);
-    pb_copy(d.step, sizeof d.step, s->questions[0].id);
+    pb_copy(d.step, sizeof d.step, s->questions[pb_survey_first_question(s, round, 0)].id);
     /* Nested inside a round's transaction this commits nothing by itself. */
     int rc = pb_store_begin(e->store);
     if (rc == PB_OK)
         rc = pb_store_delivery_insert(e->store, &d);
-    if (rc == PB_OK)
-        rc = ask(e, &d, s, 0);
+    if (rc == PB_OK) /* a bank draws by the round, or without one by the delivery's id */
+        rc = ask(e, &d, s, pb_survey_first_question(s, round, d.id));
     if (rc == PB_OK)
         rc = pb_store_delivery_update(e->store, &d, PB_DELIVERY_PENDING);
     if (rc == PB_OK)
@@ -151,23 +130,6 @@ static const char *next_question(const struct pb_cfg_question *q, const struct p
     return q->next;
 }
 
-static void describe_answer(const struct pb_cfg_question *q, const struct pb_answer *a, char *out,
-                            size_t len)
-{
-    if (!a->has_score) {
-        /* The person's own message already shows what they wrote. */
-        snprintf(out, len, "Your answer was recorded.");
-        return;
-    }
-    const char *label = a->score == q->min   ? q->low_label
-                        : a->score == q->max ? q->high_label
-                                             : NULL;
-    if (label)
-        snprintf(out, len, "Your answer: %d (%s)", a->score, label);
-    else
-        snprintf(out, len, "Your answer: %d of %d", a->score, q->max);
-}
-
 /* Commits an answer and everything it causes, in one transaction. */
 static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s,
                   int qindex, int has_score, int score, const char *text, char *reply,
@@ -175,9 +137,13 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
 {
     const struct pb_cfg_question *q = &s->questions[qindex];
     const struct pb_cfg_person *p = pb_config_person(e->cfg, d->person);
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d->person, &lang);
     struct pb_answer a = {.delivery_id = d->id, .has_score = has_score, .score = score};
     a.created_ms = pb_now_ms();
-    a.text = (char *)text;
+    /* A yes/no or a choice keeps its word beside the score, as configured (not translated),
+     * so that answers in every language count together. */
+    a.text = (char *)(has_score ? pb_survey_answer_word(q, score) : text);
     pb_copy(a.survey, sizeof a.survey, s->id);
     pb_copy(a.question, sizeof a.question, q->id);
     pb_copy(a.person, sizeof a.person, s->anonymous ? "" : d->person);
@@ -187,10 +153,11 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
         pb_checkin_team_of(e, d->id, a.team, sizeof a.team);
 
     char note[600];
-    if (s->anonymous) /* the note sits in the outbox beside the recipient's handle */
-        snprintf(note, sizeof note, "Your answer was recorded.");
+    if (s->anonymous || !has_score) /* an anonymous note sits in the outbox beside the
+                                      recipient's handle; a text is in the person's own message */
+        say(note, sizeof note, &lang, PB_L10N_RECORDED);
     else
-        describe_answer(q, &a, note, sizeof note);
+        pb_survey_describe(q, score, &lang, note, sizeof note);
     enum pb_delivery_state from = d->state;
     int rc = pb_store_begin(e->store);
     if (rc != PB_OK)
@@ -199,7 +166,7 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     if (rc == PB_OK)
         rc = close_question(e, d, s, note);
     const char *next = rc == PB_OK ? next_question(q, &a) : NULL;
-    int ni = next ? question_index(s, next) : -1;
+    int ni = next ? pb_survey_question_index(s, next) : -1;
     if (rc == PB_OK && ni >= 0) {
         d->state = PB_DELIVERY_ANSWERING;
         rc = ask(e, d, s, ni);
@@ -208,8 +175,11 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
         d->step[0] = '\0';
         d->step_outbox_id = 0;
         d->finished_ms = a.created_ms;
-        if (s->thanks && s->thanks[0]) { /* thanks = "" sends nothing */
-            struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = s->thanks};
+        const char *thanks = pb_l10n_text(&s->tr, "thanks", s->thanks, &lang);
+        if (s->thanks_default && thanks == s->thanks)
+            thanks = pb_l10n(&lang, PB_L10N_THANKS);
+        if (thanks && thanks[0]) { /* thanks = "" sends nothing */
+            struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = thanks};
             rc = pb_outbox_queue(e, d->connector, PB_TARGET_PERSON, d->address, &m, NULL);
         }
     }
@@ -218,7 +188,8 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
         d->sent_ms = a.created_ms; /* answered before the send was confirmed: it arrived */
     if (rc == PB_OK)
         rc = pb_store_delivery_update(e->store, d, from);
-    if (rc == PB_OK)
+    /* Routing rules compare scores: a yes/no's 1 or a choice's index is no score to them. */
+    if (rc == PB_OK && (q->type == PB_QUESTION_SCALE || q->type == PB_QUESTION_TEXT))
         rc = pb_route_answer(e, d, s, q, &a);
     if (rc == PB_OK && s->anonymous && d->state == PB_DELIVERY_COMPLETED)
         rc = pb_store_delivery_forget_person(e->store, d->id);
@@ -227,14 +198,14 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     if (rc != PB_OK) {
         pb_store_rollback(e->store);
         if (rc == PB_ERR_DONE) {
-            snprintf(reply, reply_len, "You have already answered this question.");
+            say(reply, reply_len, &lang, PB_L10N_ALREADY_Q);
             return PB_ERR_DONE;
         }
         pb_err(MOD,
                "could not record an answer to %s/%s (delivery %lld): the store failed; the "
                "person was told to try again",
                s->id, q->id, (long long)d->id);
-        snprintf(reply, reply_len, "Sorry, your answer could not be saved. Please try again.");
+        say(reply, reply_len, &lang, PB_L10N_SAVE_FAILED);
         return PB_ERR_STORE;
     }
     pb_crash_point("answer-committed");
@@ -244,13 +215,23 @@ static int record(struct pb_engine *e, struct pb_delivery *d, const struct pb_cf
     return PB_OK;
 }
 
+/* The language to answer `user` on `connector` in, before a delivery is known. */
+static void reply_lang(struct pb_engine *e, const char *connector, const char *user,
+                       struct pb_lang *lang)
+{
+    const struct pb_cfg_person *p = user ? pb_roster_by_handle(e->roster, connector, user) : NULL;
+    pb_survey_lang(e, NULL, p ? p->id : NULL, lang);
+}
+
 /* Loads a delivery and checks that `user` on `connector` may answer it now. */
 static int load_open(struct pb_engine *e, int64_t id, const char *connector, const char *user,
                      struct pb_delivery *d, const struct pb_cfg_survey **s, char *reply,
                      size_t reply_len)
 {
+    struct pb_lang lang;
+    reply_lang(e, connector, user, &lang);
     if (pb_store_delivery_get(e->store, id, d) != PB_OK) {
-        snprintf(reply, reply_len, "This question is not known here.");
+        say(reply, reply_len, &lang, PB_L10N_NOT_KNOWN);
         return PB_ERR_UNKNOWN;
     }
     if (strcmp(d->connector, connector) != 0 || !user || strcmp(d->address, user) != 0) {
@@ -258,16 +239,17 @@ static int load_open(struct pb_engine *e, int64_t id, const char *connector, con
                 "delivery %lld: a choice from %s on %s, but it was sent to someone else; "
                 "refused",
                 (long long)id, user ? user : "?", connector);
-        snprintf(reply, reply_len, "This question was sent to someone else.");
+        say(reply, reply_len, &lang, PB_L10N_NOT_YOURS);
         return PB_ERR_NOT_YOURS;
     }
+    *s = pb_config_survey(e->cfg, d->survey);
+    pb_survey_lang(e, *s, d->person, &lang);
     if (d->state == PB_DELIVERY_COMPLETED) {
-        snprintf(reply, reply_len, "You have already answered this survey. Thank you!");
+        say(reply, reply_len, &lang, PB_L10N_ALREADY_SURVEY);
         return PB_ERR_DONE;
     }
-    *s = pb_config_survey(e->cfg, d->survey);
     if (d->state == PB_DELIVERY_EXPIRED || d->expires_ms <= pb_now_ms() || !*s) {
-        snprintf(reply, reply_len, "This survey has closed.");
+        say(reply, reply_len, &lang, PB_L10N_CLOSED);
         return PB_ERR_EXPIRED;
     }
     return PB_OK;
@@ -281,17 +263,19 @@ int pb_survey_choice(struct pb_engine *e, const char *connector, const struct pb
     int rc = load_open(e, (int64_t)t->id, connector, ev->user, &d, &s, reply, reply_len);
     if (rc != PB_OK)
         return rc;
-    if (t->index >= s->n_questions || s->questions[t->index].type != PB_QUESTION_SCALE) {
-        snprintf(reply, reply_len, "This question has changed; please use the newest message.");
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d.person, &lang);
+    if (t->index >= s->n_questions || s->questions[t->index].type == PB_QUESTION_TEXT) {
+        say(reply, reply_len, &lang, PB_L10N_CHANGED_Q);
         return PB_ERR_EXPIRED;
     }
     const struct pb_cfg_question *q = &s->questions[t->index];
     if (strcmp(d.step, q->id) != 0) {
-        snprintf(reply, reply_len, "You have already answered this question.");
+        say(reply, reply_len, &lang, PB_L10N_ALREADY_Q);
         return PB_ERR_DONE;
     }
-    if (t->value < q->min || t->value > q->max) {
-        snprintf(reply, reply_len, "This answer is no longer one of the choices.");
+    if (!pb_survey_score_valid(q, t->value)) {
+        say(reply, reply_len, &lang, PB_L10N_NOT_A_CHOICE);
         return PB_ERR_EXPIRED;
     }
     return record(e, &d, s, t->index, 1, t->value, NULL, reply, reply_len);
@@ -314,20 +298,6 @@ static char *bounded_copy(const char *text, size_t max)
     return out;
 }
 
-static int parse_score(const char *text, int min, int max, int *out)
-{
-    char *end;
-    while (*text == ' ')
-        text++;
-    long v = strtol(text, &end, 10);
-    while (*end == ' ' || *end == '\n')
-        end++;
-    if (end == text || *end || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_event *ev,
                    char *reply, size_t reply_len)
 {
@@ -335,28 +305,27 @@ int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_e
     if (!ev->text || !ev->user)
         return PB_ERR_INVALID;
     if (pb_store_delivery_open_for(e->store, connector, ev->user, &d) != PB_OK) {
-        snprintf(reply, reply_len, "There is no open question for you right now.");
+        struct pb_lang lang;
+        reply_lang(e, connector, ev->user, &lang);
+        say(reply, reply_len, &lang, PB_L10N_NO_OPEN);
         return PB_ERR_UNKNOWN;
     }
     const struct pb_cfg_survey *s = NULL;
     int rc = load_open(e, d.id, connector, ev->user, &d, &s, reply, reply_len);
     if (rc != PB_OK)
         return rc;
-    int qi = question_index(s, d.step);
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d.person, &lang);
+    int qi = pb_survey_question_index(s, d.step);
     if (qi < 0) {
-        snprintf(reply, reply_len, "This survey has changed; there is nothing to answer.");
+        say(reply, reply_len, &lang, PB_L10N_CHANGED_SURVEY);
         return PB_ERR_EXPIRED;
     }
     const struct pb_cfg_question *q = &s->questions[qi];
-    if (q->type == PB_QUESTION_SCALE) {
+    if (q->type != PB_QUESTION_TEXT) {
         int score;
-        if (parse_score(ev->text, q->min, q->max, &score) != 0) {
-            snprintf(reply, reply_len,
-                     "Please pick one of the buttons, or write a number from "
-                     "%d to %d.",
-                     q->min, q->max);
+        if (pb_survey_parse_reply(q, ev->text, &lang, &score, reply, reply_len) != 0)
             return PB_ERR_INVALID;
-        }
         return record(e, &d, s, qi, 1, score, NULL, reply, reply_len);
     }
     char *text = bounded_copy(ev->text, q->max_length);
@@ -367,11 +336,17 @@ int pb_survey_text(struct pb_engine *e, const char *connector, const struct pb_e
     return rc;
 }
 
-/* Ends an unfinished delivery as expired, closing its pending question with `note`, in one
- * transaction (nested in the caller's, if any). */
-static int close_delivery(struct pb_engine *e, struct pb_delivery *d, const char *note, int64_t now)
+/* Ends an unfinished delivery as expired, closing its pending question with `note` (NULL:
+ * the core's words `why` in the person's language), in one transaction (nested in the
+ * caller's, if any). */
+static int close_delivery(struct pb_engine *e, struct pb_delivery *d, const char *note,
+                          enum pb_l10n_id why, int64_t now)
 {
     const struct pb_cfg_survey *s = pb_config_survey(e->cfg, d->survey);
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d->person, &lang);
+    if (!note)
+        note = pb_l10n(&lang, why);
     enum pb_delivery_state from = d->state;
     d->state = PB_DELIVERY_EXPIRED;
     d->finished_ms = now;
@@ -399,7 +374,7 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now)
     if (pb_store_delivery_expired(e->store, now, due, 32, &n) != PB_OK)
         return;
     for (size_t i = 0; i < n; i++) {
-        if (close_delivery(e, &due[i], "This survey has closed.", now) != PB_OK) {
+        if (close_delivery(e, &due[i], NULL, PB_L10N_CLOSED, now) != PB_OK) {
             pb_err(MOD, "delivery %lld could not be closed; will try again", (long long)due[i].id);
             pb_engine_hold(e);
             return;
@@ -413,7 +388,7 @@ void pb_survey_expire_due(struct pb_engine *e, int64_t now)
 
 int pb_survey_withdraw(struct pb_engine *e, struct pb_delivery *d, const char *note)
 {
-    return close_delivery(e, d, note, pb_now_ms());
+    return close_delivery(e, d, note, PB_L10N_CLOSED, pb_now_ms());
 }
 
 int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *person)
@@ -423,7 +398,7 @@ int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *per
     if (rc == PB_ERR_UNKNOWN)
         return PB_OK;
     if (rc == PB_OK)
-        rc = close_delivery(e, &d, "This survey was replaced by a newer one.", pb_now_ms());
+        rc = close_delivery(e, &d, NULL, PB_L10N_REPLACED, pb_now_ms());
     if (rc == PB_OK)
         pb_info(MOD, "delivery %lld of %s was still open and is replaced by a new one",
                 (long long)d.id, survey);
@@ -435,8 +410,14 @@ int pb_survey_supersede(struct pb_engine *e, const char *survey, const char *per
 static int remind(struct pb_engine *e, struct pb_delivery *d, const struct pb_cfg_survey *s)
 {
     const struct pb_cfg_question *q = pb_config_question(s, d->step);
+    struct pb_lang lang;
+    pb_survey_lang(e, s, d->person, &lang);
     char text[600];
-    snprintf(text, sizeof text, "A reminder: %s", q ? q->text : "your survey is still open.");
+    if (q)
+        pb_l10n_fill(text, sizeof text, pb_l10n(&lang, PB_L10N_REMINDER),
+                     pb_l10n_text(&q->tr, "text", q->text, &lang), NULL);
+    else
+        snprintf(text, sizeof text, "%s", pb_l10n(&lang, PB_L10N_REMINDER_OPEN));
     struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = text};
     int64_t opened = d->expires_ms - s->window_ms;
     d->reminders_sent++;

@@ -88,7 +88,8 @@ static const struct bad bad_configs[] = {
     {"questions_empty.conf",
      "3: survey \"pulse\": questions: expected at least 1 question, got none"},
     {"question_type.conf", "3: question \"week\" in survey \"pulse\": type: expected one of "
-                           "\"scale\", \"text\", got \"stars\""},
+                           "\"scale\", \"text\", \"nps\", \"enps\", \"csat\", \"ces\", "
+                           "\"emoji\", \"yesno\", \"choice\", got \"stars\""},
     {"question_text_missing.conf",
      "3: question \"week\" in survey \"pulse\": missing required key \"text\""},
     {"scale_inverted.conf",

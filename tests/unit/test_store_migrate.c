@@ -127,14 +127,16 @@ static void test_newer_version_refused(void **state)
     fixture_reopen(f);
     pb_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "PRAGMA user_version = 7");
-    char cur[32];
+    char newer[64], cur[32];
+    snprintf(newer, sizeof newer, "PRAGMA user_version = %d", PB_STORE_SCHEMA_VERSION + 1);
+    raw_exec(f->path, newer);
     snprintf(cur, sizeof cur, "version %d", PB_STORE_SCHEMA_VERSION);
-    expect_refused(f, "version 7", cur);
+    snprintf(newer, sizeof newer, "version %d", PB_STORE_SCHEMA_VERSION + 1);
+    expect_refused(f, newer, cur);
     /* Refusing must not have touched it. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 7);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), PB_STORE_SCHEMA_VERSION + 1);
     sqlite3_close(db);
     fixture_free(f);
     (void)state;
