@@ -1,8 +1,9 @@
 /*
  * Loading and freeing a configuration, and the lookups the rest of the daemon uses. The
  * reading itself is table-driven (config_parse.c with the tables of config_keys.c); the checks
- * across blocks are in config_check.c. A config is all or nothing: with any error, the caller
- * gets every message and no config, so a reload can keep the running one.
+ * across blocks are in config_check.c; the roster CSV's people are read in config_roster_csv.c.
+ * A config is all or nothing: with any error, the caller gets every message and no config, so a
+ * reload can keep the running one. Skipped CSV rows are warnings kept in cfg->warnings.
  */
 #include "config_internal.h"
 
@@ -46,6 +47,26 @@ static void check_modules(struct pb_cfg_ctx *ctx, pb_config_options_fn options, 
 int pb_config_load(const char *path, struct pb_config **out, struct pb_diag *diag)
 {
     return pb_config_load_with(path, NULL, NULL, out, diag);
+}
+
+static int compare_person_ids(const void *a, const void *b)
+{
+    const struct pb_cfg_person *const *pa = a, *const *pb = b;
+    return strcmp((*pa)->id, (*pb)->id);
+}
+
+static int index_people(struct pb_config *cfg)
+{
+    struct pb_cfg_priv *priv = cfg->priv;
+    if (cfg->n_people == 0)
+        return PB_OK;
+    priv->people_by_id = malloc(cfg->n_people * sizeof *priv->people_by_id);
+    if (!priv->people_by_id)
+        return PB_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->n_people; i++)
+        priv->people_by_id[i] = &cfg->people[i];
+    qsort(priv->people_by_id, cfg->n_people, sizeof *priv->people_by_id, compare_person_ids);
+    return PB_OK;
 }
 
 int pb_config_load_with(const char *path, pb_config_options_fn options, void *arg,
@@ -92,12 +113,18 @@ int pb_config_load_with(const char *path, pb_config_options_fn options, void *ar
     }
 
     pb_cfg_parse(&ctx, &pb_cfg_root, config_root_setting(&priv->lc), cfg, "");
+    /* Before the cross checks: a team's manager or an audience may name a CSV person. */
+    pb_cfg_roster_csv(&ctx);
     pb_cfg_cross_check(&ctx);
     if (options)
         check_modules(&ctx, options, arg);
     pb_cfg_flush(&ctx);
     if (ctx.errors)
         goto fail;
+    if (index_people(cfg) != PB_OK) {
+        pb_diag_add(diag, path, 0, "out of memory");
+        goto fail;
+    }
     *out = cfg;
     return PB_OK;
 
@@ -111,12 +138,14 @@ void pb_config_free(struct pb_config *cfg)
     if (!cfg)
         return;
     pb_cfg_release(&pb_cfg_root, cfg);
+    pb_diag_free(&cfg->warnings);
     struct pb_cfg_priv *priv = cfg->priv;
     if (priv) {
         config_destroy(&priv->lc);
         for (size_t i = 0; i < priv->n_strings; i++)
             free(priv->strings[i]);
         free(priv->strings);
+        free(priv->people_by_id);
         free(priv->dir);
         free(priv);
     }
@@ -125,8 +154,8 @@ void pb_config_free(struct pb_config *cfg)
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
-/* Linear: the daemon looks things up while handling one event, and rosters are hundreds or a
- * few thousand entries. Modules that need more build their own index. */
+/* Linear: the daemon looks things up while handling one event, and teams, surveys and the like
+ * are tens or hundreds (people have an index). Modules that need more build their own index. */
 #define FIND(array, n, field, key)                                                                 \
     do {                                                                                           \
         if (!(key))                                                                                \
@@ -139,7 +168,16 @@ void pb_config_free(struct pb_config *cfg)
 
 const struct pb_cfg_person *pb_config_person(const struct pb_config *cfg, const char *id)
 {
-    FIND(cfg->people, cfg->n_people, id, id);
+    const struct pb_cfg_priv *priv = cfg->priv;
+    if (!priv || !priv->people_by_id) /* still loading: the cross checks look up a few */
+        FIND(cfg->people, cfg->n_people, id, id);
+    if (!id)
+        return NULL;
+    struct pb_cfg_person key = {.id = id};
+    const struct pb_cfg_person *kp = &key;
+    const struct pb_cfg_person *const *hit = bsearch(
+        &kp, priv->people_by_id, cfg->n_people, sizeof *priv->people_by_id, compare_person_ids);
+    return hit ? *hit : NULL;
 }
 
 const struct pb_cfg_team *pb_config_team(const struct pb_config *cfg, const char *id)

@@ -3,7 +3,9 @@
  * in the roster with an email and no configured handle on such a connector is looked up once;
  * the answer, found or not, is kept in the store, so a restart does not ask again, and a
  * person the platform does not know is asked about again only after a week. A few lookups
- * are in flight at a time; the connector paces them against its platform's limits.
+ * are in flight at a time; the connector paces them against its platform's limits. The time
+ * zone and locale the platform reports fill the person's when the roster has none, and an
+ * account found deactivated (or a bot) is remembered as the reason a delivery cannot go out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +31,11 @@ static int learn_or_note(void *arg, const struct pb_handle *h)
     const struct pb_cfg_person *p = pb_config_person(c->e->cfg, h->person);
     if (!p)
         return 0; /* no longer on the roster */
-    if (h->state == PB_HANDLE_FOUND)
-        pb_roster_learn(c->e->roster, h->connector, p, h->user);
+    if (h->state != PB_HANDLE_NOT_FOUND) {
+        struct pb_roster_found f = {h->user, h->timezone, h->locale,
+                                    h->state == PB_HANDLE_UNREACHABLE};
+        pb_roster_learn_found(c->e->roster, h->connector, p, &f);
+    }
     if (h->state != PB_HANDLE_NOT_FOUND || pb_now_ms() - h->checked_ms < RECHECK_MS) {
         if (c->n == c->cap) {
             size_t cap = c->cap ? c->cap * 2 : 64;
@@ -174,8 +179,12 @@ void pb_engine_lookup_done(struct pb_engine *e, const char *connector, uint64_t 
         pb_handles_pump(e);
         return;
     }
-    if (pb_store_handle_put(e->store, &h) == PB_OK && p && h.state == PB_HANDLE_FOUND &&
-        pb_roster_learn(e->roster, connector, p, h.user) == PB_OK) {
+    struct pb_roster_found f = {h.user, h.timezone, h.locale, h.state == PB_HANDLE_UNREACHABLE};
+    int stored = pb_store_handle_put(e->store, &h) == PB_OK;
+    if (stored && p && h.state == PB_HANDLE_UNREACHABLE)
+        pb_roster_learn_found(e->roster, connector, p, &f); /* why a delivery cannot go */
+    if (stored && p && h.state == PB_HANDLE_FOUND &&
+        pb_roster_learn_found(e->roster, connector, p, &f) == PB_OK) {
         pb_metrics_add("handles_found", 1);
         pb_info(MOD, "%s is %s on %s", l.person, h.user, connector);
     } else if (h.state != PB_HANDLE_FOUND) {

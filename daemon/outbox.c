@@ -305,7 +305,14 @@ void pb_outbox_done(struct pb_engine *e, const char *connector, uint64_t id,
     default:
         pb_warn(MOD, "%s cannot reach %s for message %lld: %s; not retried", connector, o.target,
                 (long long)o.id, error);
-        pb_store_outbox_fail(e->store, o.id, error, now);
+        /* One commit for the failed row and the delivery it leaves unreachable. */
+        if (pb_store_begin(e->store) == PB_OK) {
+            pb_store_outbox_fail(e->store, o.id, error, now);
+            if (o.kind == PB_OUTBOX_SEND && res->outcome == PB_SEND_UNREACHABLE)
+                pb_unreachable_refused(e, o.id, connector, error);
+            if (pb_store_commit(e->store) != PB_OK)
+                pb_store_rollback(e->store);
+        }
         pb_metrics_add("messages_failed", 1);
         break;
     }

@@ -4,9 +4,12 @@
  */
 #include "roster.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tz.h"
 
 struct handle_entry {
     const char *connector;
@@ -19,6 +22,9 @@ struct handle_entry {
 struct learned {
     char connector[64];
     char user[128];
+    char timezone[64]; /* "" when not reported, or not a zone this system knows */
+    char locale[32];
+    int unreachable; /* not a handle: the account cannot be sent to */
     const struct pb_cfg_person *person;
 };
 
@@ -120,10 +126,43 @@ static int grow(void **array, size_t *cap, size_t n, size_t size)
 int pb_roster_learn(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
                     const char *user)
 {
+    struct pb_roster_found f = {.user = user};
+    return pb_roster_learn_found(r, connector, p, &f);
+}
+
+/* A platform's word for a zone is used only if this system can convert times in it. */
+static void keep_zone(char *dst, size_t size, const char *zone)
+{
+    const struct pb_tz *tz;
+    char err[128];
+    dst[0] = '\0';
+    if (zone && *zone && strlen(zone) < size && pb_tz_get(zone, &tz, err, sizeof err) == PB_OK)
+        snprintf(dst, size, "%s", zone);
+}
+
+/* A locale is kept only in the shape of a language tag: it may end up in messages and logs. */
+static void keep_locale(char *dst, size_t size, const char *locale)
+{
+    dst[0] = '\0';
+    if (!locale || !isalpha((unsigned char)locale[0]) || strlen(locale) >= size)
+        return;
+    for (const char *c = locale; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+            return;
+    snprintf(dst, size, "%s", locale);
+}
+
+int pb_roster_learn_found(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
+                          const struct pb_roster_found *f)
+{
     int found;
-    if (pb_roster_handle(r, p, connector) || pb_roster_by_handle(r, connector, user))
+    const char *user = f->user ? f->user : "";
+    if (pb_roster_handle(r, p, connector) ||
+        (!f->unreachable && pb_roster_by_handle(r, connector, user)))
         return PB_ERR_DONE;
     size_t at = learned_position(r, connector, p->id, &found);
+    if (found)
+        return PB_ERR_DONE; /* an unreachable account learned before */
     struct learned *l = calloc(1, sizeof *l);
     if (!l || grow((void **)&r->learned, &r->cap_learned, r->n_learned, sizeof *r->learned) ||
         grow((void **)&r->handles, &r->cap_handles, r->n_handles, sizeof *r->handles)) {
@@ -132,10 +171,15 @@ int pb_roster_learn(struct pb_roster *r, const char *connector, const struct pb_
     }
     snprintf(l->connector, sizeof l->connector, "%s", connector);
     snprintf(l->user, sizeof l->user, "%s", user);
+    keep_zone(l->timezone, sizeof l->timezone, f->timezone);
+    keep_locale(l->locale, sizeof l->locale, f->locale);
+    l->unreachable = f->unreachable;
     l->person = p;
     memmove(&r->learned[at + 1], &r->learned[at], (r->n_learned - at) * sizeof *r->learned);
     r->learned[at] = l;
     r->n_learned++;
+    if (l->unreachable)
+        return PB_OK; /* known, but not a handle anyone is reached by */
     /* Insert into the (connector, user) index where it sorts. */
     struct handle_entry e = {l->connector, l->user, p};
     size_t pos = 0;
@@ -174,7 +218,57 @@ const char *pb_roster_handle(const struct pb_roster *r, const struct pb_cfg_pers
         return p->id;
     int found;
     size_t at = learned_position(r, connector, p->id, &found);
-    return found ? r->learned[at]->user : NULL;
+    return found && !r->learned[at]->unreachable ? r->learned[at]->user : NULL;
+}
+
+/* The first learned entry of the person (in connector order) that `pick` accepts. */
+static const struct learned *first_learned(const struct pb_roster *r, const struct pb_cfg_person *p,
+                                           int (*pick)(const struct learned *l))
+{
+    for (size_t i = 0; r->n_learned && i < r->cfg->n_connectors; i++) {
+        int found;
+        size_t at = learned_position(r, r->cfg->connectors[i].name, p->id, &found);
+        if (found && pick(r->learned[at]))
+            return r->learned[at];
+    }
+    return NULL;
+}
+
+static int has_zone(const struct learned *l)
+{
+    return l->timezone[0] != '\0';
+}
+
+static int has_locale(const struct learned *l)
+{
+    return l->locale[0] != '\0';
+}
+
+static int is_unreachable(const struct learned *l)
+{
+    return l->unreachable;
+}
+
+const char *pb_roster_timezone(const struct pb_roster *r, const struct pb_cfg_person *p)
+{
+    if (p->timezone)
+        return p->timezone;
+    const struct learned *l = first_learned(r, p, has_zone);
+    return l ? l->timezone : NULL;
+}
+
+const char *pb_roster_locale(const struct pb_roster *r, const struct pb_cfg_person *p)
+{
+    if (p->locale)
+        return p->locale;
+    const struct learned *l = first_learned(r, p, has_locale);
+    return l ? l->locale : NULL;
+}
+
+const char *pb_roster_unreachable_on(const struct pb_roster *r, const struct pb_cfg_person *p)
+{
+    const struct learned *l = first_learned(r, p, is_unreachable);
+    return l ? l->connector : NULL;
 }
 
 const struct pb_cfg_connector *pb_roster_reach(const struct pb_roster *r,

@@ -1,7 +1,8 @@
 /*
  * The roster: who people are on each connector, and which channels they belong to. It reads
- * the configuration's people and teams; a handle lookup is a binary search over an index
- * built once per configuration.
+ * the configuration's people and teams (the configuration file's and the roster CSV's); a
+ * handle lookup is a binary search over an index built once per configuration. What
+ * connectors find by email (handles, time zones, locales) is learned into it.
  */
 #ifndef PB_ROSTER_H
 #define PB_ROSTER_H
@@ -19,6 +20,26 @@ void pb_roster_free(struct pb_roster *r);
  * ones: the configuration always wins. Returns PB_ERR_DONE when the person already has one. */
 int pb_roster_learn(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
                     const char *user);
+
+/* What a connector's lookup reported about a person besides the handle. */
+struct pb_roster_found {
+    const char *user;     /* their id on the platform */
+    const char *timezone; /* IANA name the platform reports, or NULL/"" */
+    const char *locale;   /* such as "en-US", or NULL/"" */
+    int unreachable;      /* deactivated or a bot: never sent to, and no handle */
+};
+/* pb_roster_learn with the rest of a lookup's answer: the time zone and locale fill the
+ * person's when the roster has none (a zone the system does not know is ignored), and an
+ * unreachable account is remembered so that a delivery can say why it did not go out. */
+int pb_roster_learn_found(struct pb_roster *r, const char *connector, const struct pb_cfg_person *p,
+                          const struct pb_roster_found *f);
+/* The person's time zone: the roster's, else the first one a connector reported; NULL if none. */
+const char *pb_roster_timezone(const struct pb_roster *r, const struct pb_cfg_person *p);
+/* The person's locale, the same way; NULL if none (the caller's default applies). */
+const char *pb_roster_locale(const struct pb_roster *r, const struct pb_cfg_person *p);
+/* The first connector (in configuration order) that found the person deactivated or a bot,
+ * or NULL. */
+const char *pb_roster_unreachable_on(const struct pb_roster *r, const struct pb_cfg_person *p);
 
 /* The person whose handle on `connector` is `user`, or NULL. */
 const struct pb_cfg_person *pb_roster_by_handle(const struct pb_roster *r, const char *connector,

@@ -1,7 +1,8 @@
 /*
  * Deliveries: one survey sent to one person, and the compare-and-set moves of its state
  * machine. "Unfinished" is PENDING, SENT or ANSWERING, spelled "state < 3" in every query so
- * that the partial indexes of the schema apply.
+ * that the partial indexes of the schema apply; COMPLETED, EXPIRED and UNREACHABLE are
+ * finished.
  */
 #include "store_internal.h"
 
@@ -11,7 +12,7 @@
 
 #define COLS                                                                                       \
     "id, survey, schedule, round, person, connector, address, state, step, step_outbox_id,"        \
-    " created_ms, sent_ms, expires_ms, finished_ms, reminders_sent, next_reminder_ms"
+    " created_ms, sent_ms, expires_ms, finished_ms, reminders_sent, next_reminder_ms, reason"
 
 static void read_row(sqlite3_stmt *st, struct pb_delivery *d)
 {
@@ -32,6 +33,7 @@ static void read_row(sqlite3_stmt *st, struct pb_delivery *d)
     d->finished_ms = sqlite3_column_int64(st, 13);
     d->reminders_sent = sqlite3_column_int(st, 14);
     d->next_reminder_ms = sqlite3_column_int64(st, 15);
+    PB_COL_FIELD(st, 16, d->reason);
 }
 
 /* Fetches at most one row into `out`: PB_OK, PB_ERR_UNKNOWN when there is none. */
@@ -72,8 +74,8 @@ int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d)
         s, PB_STMT_DELIVERY_INSERT,
         "INSERT INTO deliveries (survey, schedule, round, person, connector, address, state,"
         " step, step_outbox_id, created_ms, sent_ms, expires_ms, finished_ms, reminders_sent,"
-        " next_reminder_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+        " next_reminder_ms, reason)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     if (!st)
         return PB_ERR_STORE;
     if (d->created_ms == 0)
@@ -93,6 +95,7 @@ int pb_store_delivery_insert(struct pb_store *s, struct pb_delivery *d)
     b |= sqlite3_bind_int64(st, 13, d->finished_ms);
     b |= sqlite3_bind_int(st, 14, d->reminders_sent);
     b |= sqlite3_bind_int64(st, 15, d->next_reminder_ms);
+    b |= PB_BIND_FIELD(st, 16, d->reason);
     if (b != SQLITE_OK)
         return pb_store_fail(s, st, b, "delivery insert");
     int rc = pb_store_run(s, st, "delivery insert");
@@ -300,4 +303,80 @@ int pb_store_delivery_next_reminder(struct pb_store *s, int64_t *ms)
     if (!st)
         return PB_ERR_STORE;
     return pb_store_fetch_int(s, st, ms, "delivery next reminder");
+}
+
+/* ---- unreachable deliveries and tallies (schema v6) ---- */
+
+/* Statements of this section run rarely (a failed send, a report), so they are prepared for
+ * each use rather than given a slot in the statement cache. */
+static sqlite3_stmt *one_off(struct pb_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (s->doomed && s->depth > 0)
+        return NULL; /* nothing more inside a transaction that will be rolled back */
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+int pb_store_delivery_unreachable(struct pb_store *s, int64_t id, enum pb_delivery_state from,
+                                  const char *reason, int64_t now_ms)
+{
+    if (from >= PB_DELIVERY_COMPLETED)
+        return PB_ERR_INVALID; /* only an unfinished delivery can turn out unreachable */
+    sqlite3_stmt *st = one_off(s, "UPDATE deliveries SET state = 5, reason = ?1, step = '',"
+                                  " next_reminder_ms = 0, finished_ms = ?2"
+                                  " WHERE id = ?3 AND state = ?4");
+    if (!st)
+        return PB_ERR_STORE;
+    struct pb_delivery d; /* only for its field's size */
+    int b = pb_store_bind_field(st, 1, reason ? reason : "", sizeof d.reason);
+    b |= sqlite3_bind_int64(st, 2, now_ms);
+    b |= sqlite3_bind_int64(st, 3, id);
+    b |= sqlite3_bind_int(st, 4, (int)from);
+    int rc = b == SQLITE_OK ? pb_store_run(s, st, "delivery unreachable")
+                            : pb_store_fail(s, st, b, "delivery unreachable");
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return rc;
+    return pb_store_changes(s) == 1 ? PB_OK : why_unchanged(s, id);
+}
+
+int pb_store_delivery_tally(struct pb_store *s, const char *survey, int64_t from_ms, int64_t to_ms,
+                            struct pb_delivery_tally *out)
+{
+    if (!survey || !out)
+        return PB_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = one_off(s, "SELECT state, count(*) FROM deliveries"
+                                  " WHERE survey = ?1 AND created_ms >= ?2 AND created_ms < ?3"
+                                  " GROUP BY state");
+    if (!st)
+        return PB_ERR_STORE;
+    pb_store_bind_str(st, 1, survey);
+    sqlite3_bind_int64(st, 2, from_ms);
+    sqlite3_bind_int64(st, 3, to_ms);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t n = sqlite3_column_int64(st, 1);
+        switch (sqlite3_column_int(st, 0)) {
+        case PB_DELIVERY_COMPLETED:
+            out->completed += n;
+            break;
+        case PB_DELIVERY_EXPIRED:
+            out->expired += n;
+            break;
+        case PB_DELIVERY_UNREACHABLE:
+            out->unreachable += n;
+            break;
+        default:
+            out->open += n;
+            break;
+        }
+    }
+    rc = rc == SQLITE_DONE ? PB_OK : pb_store_fail(s, st, rc, "delivery tally");
+    sqlite3_finalize(st);
+    return rc;
 }
