@@ -95,6 +95,18 @@ struct pb_cal_allowed {
 int pb_cal_allowed_next(const struct pb_cal_allowed *a, const struct pb_tz *tz, int64_t at_ms,
                         int64_t *out_ms);
 
+/*
+ * Business time: the instant at which `ms` milliseconds of allowed time under `a` in `tz` have
+ * passed since `from_ms`. Time outside the allowed hours, weekdays and days off does not count;
+ * a start outside them counts from the next allowed time, and a result that lands exactly on
+ * the end of a span stays there (not at the start of the next one). `a` NULL allows all time:
+ * from_ms + ms. For SLAs in business hours: pass a calendar's `allowed` (config.h) and the
+ * zone the SLA is kept in. PB_ERR_DONE when the calendar allows no more time within two years
+ * of a step, PB_ERR_INVALID for a negative duration.
+ */
+int pb_cal_add_allowed_ms(const struct pb_cal_allowed *a, const struct pb_tz *tz, int64_t from_ms,
+                          int64_t ms, int64_t *out_ms);
+
 /* ---- iCalendar days off ---------------------------------------------------------------- */
 
 /*

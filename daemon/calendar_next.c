@@ -186,6 +186,11 @@ int pb_cal_allowed_next(const struct pb_cal_allowed *a, const struct pb_tz *tz, 
                                           : pb_tz_from_local_days(tz, day, end * 60);
         if (to <= at_ms || from >= to)
             continue; /* over, or empty on a change day */
+        struct pb_tz_local fl;
+        pb_tz_to_local(tz, from, &fl);
+        if (fl.days != day)
+            continue; /* a day the zone skipped (Apia, 2011-12-30): the next day's own rules
+                         decide, not this day's span read into it by the gap rule */
         *out_ms = from > at_ms ? from : at_ms;
         return PB_OK;
     }

@@ -53,6 +53,13 @@ static const struct pb_cfg_key team_keys[] = {
      .off = OFF(pb_cfg_team, channel),
      .help = "Where the team's alerts go: `\"connector:address\"`, such as "
              "`\"web:support-leads\"`. A team without one uses its nearest parent's."},
+    {.name = "calendar",
+     .type = PB_CFG_STRING,
+     .def_doc = "the parent's, else the default calendar",
+     .check = &pb_cfg_check_id,
+     .off = OFF(pb_cfg_team, calendar),
+     .help = "Id of the calendar (see `calendars[]`) whose weekdays, hours and days off apply "
+             "to the team's people, in each person's own time zone. Sub-teams inherit it."},
     {NULL},
 };
 

@@ -86,6 +86,19 @@ static const struct pb_cfg_key schedule_keys[] = {
      .def_doc = "`every`",
      .off = OFF(pb_cfg_schedule, first_ms),
      .help = "Delay of the first round after the schedule first appears."},
+    {.name = "calendar",
+     .type = PB_CFG_STRING,
+     .check = &pb_cfg_check_id,
+     .off = OFF(pb_cfg_schedule, calendar),
+     .help = "Id of a calendar (see `calendars[]`) that applies on top of each person's own: "
+             "a send must be allowed by both, and moves to the next time that is."},
+    {.name = "spread",
+     .type = PB_CFG_DURATION,
+     .def = "0",
+     .off = OFF(pb_cfg_schedule, spread_ms),
+     .help = "Spreads the sends of one wave evenly over this long (such as `\"15m\"`), in "
+             "roster order, so that a large audience does not reach the platform in one second. "
+             "Each person's window counts from their own send."},
     {.name = "audience",
      .type = PB_CFG_GROUP,
      .required = 1,

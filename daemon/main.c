@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "plugin.h"
 #include "roster.h"
+#include "schedule.h"
 #include "store.h"
 #include "token.h"
 
@@ -91,49 +92,10 @@ static int load_config(const char *path, struct pb_config **out, struct pb_diag 
     return pb_config_load_with(path, module_options, NULL, out, diag);
 }
 
-static int count_person(void *arg, const struct pb_cfg_person *p)
-{
-    (void)p;
-    ++*(size_t *)arg;
-    return 0;
-}
-
-static void format_duration(int64_t ms, char *out, size_t len)
-{
-    static const struct {
-        int64_t ms;
-        const char *unit;
-    } units[] = {{604800000, "w"}, {86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (ms >= units[i].ms && ms % units[i].ms == 0) {
-            snprintf(out, len, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
-            return;
-        }
-    snprintf(out, len, "%lldms", (long long)ms);
-}
-
-/* What each schedule will do: who it reaches and how often. */
+/* What each schedule will do: who it reaches and its next times (schedule_describe.c). */
 static void print_schedules(const struct pb_config *cfg)
 {
-    struct pb_roster *roster;
-    if (pb_roster_build(cfg, &roster) != PB_OK)
-        return;
-    for (size_t i = 0; i < cfg->n_schedules; i++) {
-        const struct pb_cfg_schedule *sch = &cfg->schedules[i];
-        size_t n = 0;
-        char every[32], first[32];
-        pb_roster_audience(roster, &sch->audience, count_person, &n);
-        if (sch->rule_text) {
-            printf("schedule %s: survey %s to %zu %s, at %s in each person's time zone\n", sch->id,
-                   sch->survey, n, n == 1 ? "person" : "people", sch->rule_text);
-            continue;
-        }
-        format_duration(sch->every_ms, every, sizeof every);
-        format_duration(sch->first_ms, first, sizeof first);
-        printf("schedule %s: survey %s to %zu %s, first %s after it is new, then every %s\n",
-               sch->id, sch->survey, n, n == 1 ? "person" : "people", first, every);
-    }
-    pb_roster_free(roster);
+    pb_schedule_describe(stdout, cfg, pb_now_ms());
 }
 
 static int check_config(const char *path)
@@ -144,12 +106,20 @@ static int check_config(const char *path)
     print_diag(&diag);
     pb_diag_free(&diag);
     if (rc == 0) {
+        print_diag(&cfg->warnings); /* rows of the roster CSV that were skipped */
         printf("%s: configuration is valid\n", path);
         print_schedules(cfg);
     }
     pb_config_free(cfg);
     pb_module_unload_all();
     return rc == 0 ? 0 : 1;
+}
+
+/* Rows of the roster CSV that were skipped: the rest loaded, and someone should fix these. */
+static void log_warnings(const struct pb_config *cfg)
+{
+    for (size_t i = 0; i < cfg->warnings.n; i++)
+        pb_warn(MOD, "%s", cfg->warnings.lines[i]);
 }
 
 static void rearm_engine(struct daemon *d)
@@ -212,6 +182,7 @@ static void reload(struct daemon *d)
         return;
     }
     pb_diag_free(&diag);
+    log_warnings(cfg);
     if (!same_connectors(cfg, d->first_cfg)) {
         /* Messages would be queued for connectors that are not running. */
         pb_err(MOD, "the new configuration adds, removes or renames connectors, which needs a "
@@ -307,6 +278,7 @@ static int start_services(struct daemon *d)
     struct pb_engine_setup setup = {d->store, &d->key, engine_wake, d};
     if (pb_engine_create(&setup, d->cfg, &d->engine) != PB_OK)
         return -1;
+    pb_engine_set_http(d->engine, pb_alert_webhook_http, d->http);
     d->engine_timer = pb_loop_timer_new(d->loop, engine_tick, d);
     if (!d->engine_timer)
         return -1;
@@ -380,6 +352,7 @@ static int run(const char *path)
     pb_diag_free(&diag);
     d.first_cfg = d.cfg;
     pb_log_set_level(d.cfg->daemon.log_level);
+    log_warnings(d.cfg);
     int rc = 1;
     if (open_state(&d) == 0 && start_services(&d) == 0 && start_connectors(&d) == 0) {
         pb_notice(MOD, "pulsebot %s ready: http://%s:%d/ (state in %s)", PB_VERSION,

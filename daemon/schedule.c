@@ -12,6 +12,12 @@
  * "Fridays at 14:00" reaches Tokyo, Berlin and New York each at their 14:00, across their
  * daylight-saving changes (tz.h states what happens to times that do not exist or exist
  * twice). A rule that is new fires at its next occurrence, never for the past.
+ *
+ * Within a round each person is asked at their own send time (schedule.h: their calendars in
+ * their zone, their share of the spread). The round creates every delivery at once; a send
+ * time that is later holds the delivery's first question in the outbox until then, and the
+ * delivery's window and reminders count from it. The outbox sleeps until the first hold ends,
+ * so nothing polls.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,44 +26,50 @@
 #include "engine_internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "schedule.h"
 #include "tz.h"
 
 #define MOD "schedule"
 
+/* Each schedule's audience by zone, with each person's calendar: built on first use after a
+ * (re)configuration, so a round walks only its own wave. */
+struct pb_zone_list {
+    int built;
+    struct pb_schedule_groups groups;
+};
+
 struct round_ctx {
     struct pb_engine *e;
     const struct pb_cfg_schedule *sch;
-    const char *zone; /* a rule's round asks only the people in this time zone */
+    const struct pb_schedule_groups *groups;
     const struct pb_cfg_survey *survey;
     int64_t round;
-    int64_t at; /* when the round was due: its window is counted from then */
-    size_t asked, skipped, away;
+    int64_t at;  /* when the round was due: a send at it or before counts its window from it */
+    int64_t now; /* sends later than this are held in the outbox */
+    size_t asked, skipped, away, held;
+    const char **held_people; /* the people whose first question waits, and until when */
+    int64_t *held_until;
     int rc;
 };
 
-static const char *person_zone(const struct pb_cfg_person *p)
+/* Whether the person is away on the day `at` falls on in their time zone: the roster's dates
+ * or the ones they set by chat (away.c). */
+static int away(struct pb_engine *e, const struct pb_cfg_person *p, int64_t at)
 {
-    return p->timezone ? p->timezone : "UTC";
+    return pb_away_on(e, p, at);
 }
 
-/* Whether the person is away on the day `at` falls on in their time zone. */
-static int away(const struct pb_cfg_person *p, int64_t at)
+static int ask_person(struct round_ctx *c, const struct pb_wave_member *m, size_t index, size_t n)
 {
-    const struct pb_tz *tz;
-    char err[256];
-    if (p->away_first > p->away_last || pb_tz_get(person_zone(p), &tz, err, sizeof err) != PB_OK)
+    const struct pb_cfg_person *p = m->p;
+    int64_t send;
+    if (pb_schedule_send_time(c->sch, c->groups, m, c->at, index, n, &send) != PB_OK) {
+        pb_warn(MOD, "schedule %s: the calendars of %s allow no time to ask them; not asked",
+                c->sch->id, p->id);
+        c->skipped++;
         return 0;
-    struct pb_tz_local l;
-    pb_tz_to_local(tz, at, &l);
-    return l.days >= p->away_first && l.days <= p->away_last;
-}
-
-static int ask_person(void *arg, const struct pb_cfg_person *p)
-{
-    struct round_ctx *c = arg;
-    if (c->zone && strcmp(person_zone(p), c->zone) != 0)
-        return 0;
-    if (away(p, c->at)) {
+    }
+    if (away(c->e, p, send)) {
         c->away++;
         return 0; /* not asked, and so never counted as not answering */
     }
@@ -65,13 +77,19 @@ static int ask_person(void *arg, const struct pb_cfg_person *p)
     int rc = pb_survey_supersede(c->e, c->survey->id, p->id);
     if (rc != PB_OK)
         return c->rc = rc; /* the round fails whole and is tried again */
-    rc = pb_survey_start(c->e, c->survey, p, c->sch->id, c->round, c->at);
-    if (rc == PB_OK)
+    /* The window and the reminders count from the send, however late a calendar moved it. */
+    rc = pb_survey_start(c->e, c->survey, p, c->sch->id, c->round, send);
+    if (rc == PB_OK) {
         c->asked++;
-    else if (rc == PB_ERR_UNKNOWN)
-        c->skipped++; /* unreachable person: logged, the round goes on */
-    else
+        if (send > c->now) {
+            c->held_people[c->held] = p->id;
+            c->held_until[c->held++] = send;
+        }
+    } else if (rc == PB_ERR_UNKNOWN) {
+        c->skipped++; /* unreachable person: recorded, the round goes on */
+    } else {
         c->rc = rc;
+    }
     return c->rc;
 }
 
@@ -93,34 +111,70 @@ static int next_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, in
     return rc;
 }
 
-/* Asks round `round`, which was due at `at`, of everyone in the audience (in `zone`, for a
- * rule); `key` names the round's state in the store. */
-static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch, const char *key,
-                      const char *zone, int64_t round, int64_t at)
+/* Asks round `round`, which was due at `at`, of the people of wave `g` (everyone, or a rule's
+ * zone); `key` names the round's state in the store. */
+static void run_round(struct pb_engine *e, const struct pb_cfg_schedule *sch,
+                      const struct pb_schedule_groups *groups, const struct pb_wave_group *g,
+                      const char *key, int64_t round, int64_t at)
 {
-    struct round_ctx c = {.e = e, .sch = sch, .zone = zone, .round = round, .at = at};
+    struct round_ctx c = {.e = e, .sch = sch, .groups = groups, .round = round, .at = at};
+    c.now = pb_now_ms();
     c.survey = pb_config_survey(e->cfg, sch->survey);
     if (!c.survey)
         return;
-    int rc = pb_store_begin(e->store);
+    c.held_people = malloc((g->n ? g->n : 1) * sizeof *c.held_people);
+    c.held_until = malloc((g->n ? g->n : 1) * sizeof *c.held_until);
+    int rc = c.held_people && c.held_until ? pb_store_begin(e->store) : PB_ERR_NOMEM;
+    int begun = rc == PB_OK;
+    for (size_t i = 0; rc == PB_OK && i < g->n; i++)
+        rc = ask_person(&c, &g->m[i], i, g->n);
     if (rc == PB_OK)
-        rc = pb_roster_audience(e->roster, &sch->audience, ask_person, &c);
-    if (rc == PB_OK)
-        rc = c.rc;
+        rc =
+            pb_store_outbox_hold_first(e->store, c.survey->id, c.held_people, c.held_until, c.held);
     if (rc == PB_OK)
         rc = pb_store_schedule_set(e->store, key, round, at);
     if (rc == PB_OK)
         rc = pb_store_commit(e->store);
+    free(c.held_people);
+    free(c.held_until);
     if (rc != PB_OK) {
-        pb_store_rollback(e->store);
+        if (begun)
+            pb_store_rollback(e->store);
         pb_err(MOD, "schedule %s round %lld could not be committed; it will be tried again", key,
                (long long)round);
         pb_engine_hold(e);
         return;
     }
-    pb_notice(MOD, "schedule %s round %lld: asked %zu, skipped %zu, away %zu", key,
-              (long long)round, c.asked, c.skipped, c.away);
+    pb_notice(MOD,
+              "schedule %s round %lld: asked %zu (%zu of them later, by calendar or "
+              "spread), skipped %zu, away %zu",
+              key, (long long)round, c.asked, c.held, c.skipped, c.away);
     pb_engine_wake(e);
+}
+
+/* Schedule `i`'s audience grouped (schedule.h), built once per configuration. */
+static const struct pb_zone_list *groups_of(struct pb_engine *e, size_t i)
+{
+    if (!e->zone_lists)
+        e->zone_lists =
+            calloc(e->cfg->n_schedules ? e->cfg->n_schedules : 1, sizeof *e->zone_lists);
+    if (!e->zone_lists)
+        return NULL;
+    struct pb_zone_list *z = &e->zone_lists[i];
+    if (!z->built) {
+        if (pb_schedule_groups_build(e->roster, &e->cfg->schedules[i], &z->groups) != PB_OK)
+            return NULL; /* out of memory: tried again on the next turn */
+        z->built = 1;
+    }
+    return z;
+}
+
+void pb_schedule_forget_zones(struct pb_engine *e)
+{
+    for (size_t i = 0; e->zone_lists && i < e->cfg->n_schedules; i++)
+        pb_schedule_groups_free(&e->zone_lists[i].groups);
+    free(e->zone_lists);
+    e->zone_lists = NULL;
 }
 
 /* Records a round as missed: nobody is asked, and the next one is due an interval later. */
@@ -138,10 +192,14 @@ static void skip_round(struct pb_engine *e, const char *key, int64_t round, int6
 }
 
 /* An interval schedule: one round for everyone, every `every`. */
-static void run_interval(struct pb_engine *e, const struct pb_cfg_schedule *sch,
-                         const struct pb_cfg_survey *survey, int64_t now)
+static void run_interval(struct pb_engine *e, size_t index, const struct pb_cfg_survey *survey,
+                         int64_t now)
 {
+    const struct pb_cfg_schedule *sch = &e->cfg->schedules[index];
+    const struct pb_zone_list *zl = groups_of(e, index);
     int64_t round, due;
+    if (!zl || zl->groups.n != 1)
+        return;
     if (next_round(e, sch, now, &round, &due) != PB_OK || due > now)
         return;
     /* After downtime only the latest round that fell due can still be asked; the ones before
@@ -154,51 +212,12 @@ static void run_interval(struct pb_engine *e, const struct pb_cfg_schedule *sch,
     round += behind;
     int64_t at = due + behind * sch->every_ms;
     if (now - at < survey->window_ms)
-        run_round(e, sch, sch->id, NULL, round + 1, at); /* late, but its window is open */
+        run_round(e, sch, &zl->groups, zl->groups.g, sch->id, round + 1, at); /* late */
     else
         skip_round(e, sch->id, round + 1, at);
 }
 
 /* ---- calendar rules: each time zone of the audience is a round of its own ---- */
-
-static int collect_zone(void *arg, const struct pb_cfg_person *p)
-{
-    struct pb_zone_list *z = arg;
-    const char *name = person_zone(p);
-    for (size_t i = 0; i < z->n; i++)
-        if (strcmp(z->names[i], name) == 0)
-            return 0;
-    const char **names = realloc(z->names, (z->n + 1) * sizeof *names);
-    if (!names)
-        return PB_ERR_NOMEM;
-    z->names = names;
-    z->names[z->n++] = name;
-    return 0;
-}
-
-/* The time zones of schedule `i`'s audience, found once per configuration. */
-static const struct pb_zone_list *zones_of(struct pb_engine *e, size_t i)
-{
-    if (!e->zone_lists)
-        e->zone_lists =
-            calloc(e->cfg->n_schedules ? e->cfg->n_schedules : 1, sizeof *e->zone_lists);
-    if (!e->zone_lists)
-        return NULL;
-    struct pb_zone_list *z = &e->zone_lists[i];
-    if (!z->built) {
-        z->built = 1;
-        pb_roster_audience(e->roster, &e->cfg->schedules[i].audience, collect_zone, z);
-    }
-    return z;
-}
-
-void pb_schedule_forget_zones(struct pb_engine *e)
-{
-    for (size_t i = 0; e->zone_lists && i < e->cfg->n_schedules; i++)
-        free(e->zone_lists[i].names);
-    free(e->zone_lists);
-    e->zone_lists = NULL;
-}
 
 static void zone_key(const struct pb_cfg_schedule *sch, const char *zone, char *key, size_t len)
 {
@@ -232,12 +251,13 @@ static void run_rule(struct pb_engine *e, size_t index, const struct pb_cfg_surv
                      int64_t now)
 {
     const struct pb_cfg_schedule *sch = &e->cfg->schedules[index];
-    const struct pb_zone_list *zl = zones_of(e, index);
-    for (size_t i = 0; zl && i < zl->n; i++) {
+    const struct pb_zone_list *zl = groups_of(e, index);
+    for (size_t i = 0; zl && i < zl->groups.n; i++) {
+        const struct pb_wave_group *g = &zl->groups.g[i];
         const struct pb_tz *tz;
         int64_t round, due, next;
         char key[200];
-        if (zone_due(e, sch, zl->names[i], &tz, now, &round, &due) != PB_OK || due > now)
+        if (zone_due(e, sch, g->zone, &tz, now, &round, &due) != PB_OK || due > now)
             continue;
         /* As for intervals: only the latest occurrence that passed can still be asked. */
         int64_t at = due, behind = 0;
@@ -249,10 +269,10 @@ static void run_rule(struct pb_engine *e, size_t index, const struct pb_cfg_surv
             pb_warn(MOD,
                     "schedule %s in %s: %lld round(s) fell due while the daemon was down "
                     "and are not sent",
-                    sch->id, zl->names[i], (long long)behind);
-        zone_key(sch, zl->names[i], key, sizeof key);
+                    sch->id, g->zone, (long long)behind);
+        zone_key(sch, g->zone, key, sizeof key);
         if (now - at < survey->window_ms)
-            run_round(e, sch, key, zl->names[i], round + behind + 1, at);
+            run_round(e, sch, &zl->groups, g, key, round + behind + 1, at);
         else
             skip_round(e, key, round + behind + 1, at);
     }
@@ -261,12 +281,12 @@ static void run_rule(struct pb_engine *e, size_t index, const struct pb_cfg_surv
 static int64_t rule_next_due(struct pb_engine *e, size_t index, int64_t now)
 {
     const struct pb_cfg_schedule *sch = &e->cfg->schedules[index];
-    const struct pb_zone_list *zl = zones_of(e, index);
+    const struct pb_zone_list *zl = groups_of(e, index);
     int64_t next = PB_ENGINE_IDLE;
-    for (size_t i = 0; zl && i < zl->n; i++) {
+    for (size_t i = 0; zl && i < zl->groups.n; i++) {
         const struct pb_tz *tz;
         int64_t round, due;
-        if (zone_due(e, sch, zl->names[i], &tz, now, &round, &due) == PB_OK && due < next)
+        if (zone_due(e, sch, zl->groups.g[i].zone, &tz, now, &round, &due) == PB_OK && due < next)
             next = due;
     }
     return next;
@@ -282,7 +302,7 @@ void pb_schedule_run_due(struct pb_engine *e, int64_t now)
         if (sch->rule_text)
             run_rule(e, i, survey, now);
         else
-            run_interval(e, sch, survey, now);
+            run_interval(e, i, survey, now);
     }
 }
 

@@ -253,3 +253,40 @@ int pb_store_outbox_superseded(struct pb_store *s, int64_t id, int64_t ref_id)
     int rc = pb_store_fetch_int(s, st, &n, "outbox superseded");
     return rc < 0 ? rc : n > 0;
 }
+
+/* ---- schedules: holding a wave's first questions until each person's send time ---- */
+
+int pb_store_outbox_hold_first(struct pb_store *s, const char *survey, const char *const *people,
+                               const int64_t *until_ms, size_t n)
+{
+    if (!survey || (n && (!people || !until_ms)))
+        return PB_ERR_INVALID;
+    if (n == 0)
+        return PB_OK;
+    if (s->doomed && s->depth > 0)
+        return PB_ERR_STORE;
+    /* Prepared once per wave, not cached: a wave runs it for many people at once and the
+     * cache's slots belong to the hot paths. "state < 3" selects the partial index
+     * deliveries_unfinished; the newest such delivery is the one the wave just created. */
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "UPDATE outbox SET next_attempt_ms = ?3 WHERE state = 0 AND next_attempt_ms < ?3"
+        " AND id = (SELECT step_outbox_id FROM deliveries WHERE survey = ?1 AND person = ?2"
+        " AND state < 3 AND state = 0 ORDER BY id DESC LIMIT 1)",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return pb_store_fail(s, NULL, rc, "outbox hold");
+    }
+    int err = PB_OK;
+    for (size_t i = 0; i < n && err == PB_OK; i++) {
+        int b = pb_store_bind_str(st, 1, survey);
+        b |= pb_store_bind_str(st, 2, people[i]);
+        b |= sqlite3_bind_int64(st, 3, until_ms[i]);
+        err = b != SQLITE_OK ? pb_store_fail(s, st, b, "outbox hold")
+                             : pb_store_run(s, st, "outbox hold");
+    }
+    sqlite3_finalize(st);
+    return err;
+}
