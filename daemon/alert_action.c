@@ -3,8 +3,9 @@
  * when reasons are configured, and an optional note the platform sends with the press),
  * Reassign to another team. Each press is checked (the person must belong to the owning team
  * or manage it or a team above it), then committed in one transaction with the alert's new
- * state, a line of its history (who, when, what) and the update that shows it in place. The
- * state machine's compare-and-set makes a replayed or concurrent press change nothing.
+ * state, a line of its history (who, when, what) and the update that shows it in place; a
+ * resolve also closes the loop with the customer (alert_loop.c). The state machine's
+ * compare-and-set makes a replayed or concurrent press change nothing.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@ int pb_alert_event(struct pb_engine *e, int64_t alert_id, const char *kind, cons
     va_start(ap, fmt);
     vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
     va_end(ap);
-    return pb_store_alert_event_add(e->store, &ev);
+    int rc = pb_store_alert_event_add(e->store, &ev);
+    /* Every line of the history is also an event for the rule's webhook, committed with it. */
+    return rc == PB_OK ? pb_alert_webhook_queue(e, &ev) : rc;
 }
 
 int pb_alert_refresh(struct pb_engine *e, const struct pb_alert *al)
@@ -133,6 +136,8 @@ static int resolve(struct pb_engine *e, struct pb_alert *al, struct press *p, co
     if (rc == PB_OK)
         rc = pb_alert_event(e, al->id, "resolved", p->who->id, p->now, "reason: %s; note: %s",
                             reason[0] ? reason : "(none)", p->note[0] ? p->note : "(none)");
+    if (rc == PB_OK)
+        rc = pb_alert_loop_resolved(e, al, p->now);
     return rc;
 }
 

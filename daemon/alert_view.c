@@ -169,8 +169,12 @@ int pb_alert_render(const struct pb_engine *e, const struct pb_alert *al, struct
     }
     if (pb_config_team(e->cfg, al->team))
         v->fields[n++] = (struct pb_field){"Team", pb_alert_team_name(e, al->team)};
-    if (al->mention[0])
+    if (al->mention[0]) {
         v->fields[n++] = (struct pb_field){"For", pb_alert_person_name(e, al->mention)};
+        /* The platform notifies the person it is for; connectors accept only a real id. */
+        const struct pb_cfg_person *p = pb_config_person(e->cfg, al->mention);
+        v->m.mention_user = p ? pb_roster_handle(e->roster, p, al->connector) : NULL;
+    }
     char when[32];
     if (al->state == PB_ALERT_OPEN && al->ack_deadline_ms) {
         pb_alert_format_time(al->ack_deadline_ms, when, sizeof when);

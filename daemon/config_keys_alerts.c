@@ -25,6 +25,48 @@ static const struct pb_cfg_choice mentions[] = {
     {NULL, 0},
 };
 
+static const struct pb_cfg_choice group_keys[] = {
+    {"kind", PB_GROUP_BY_KIND},
+    {"team", PB_GROUP_BY_TEAM},
+    {"customer", PB_GROUP_BY_CUSTOMER},
+    {"none", PB_GROUP_BY_NONE},
+    {NULL, 0},
+};
+
+/* A webhook's secret comes from one place; the URL is checked for its scheme at load, and
+ * plain http is refused when sending unless PULSEBOT_ALLOW_PLAIN is set (tests). */
+static void webhook_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, const char *label,
+                           const char *url, const char *file, const char *credential)
+{
+    if (file && credential)
+        pb_cfg_error(ctx, pb_cfg_at(s, "webhook_secret_credential"),
+                     "%s: give webhook_secret_file or webhook_secret_credential, not both", label);
+    if (!url && (file || credential))
+        pb_cfg_error(ctx, pb_cfg_at(s, file ? "webhook_secret_file" : "webhook_secret_credential"),
+                     "%s: a webhook secret without a webhook URL", label);
+    if (url && !file && !credential)
+        pb_cfg_error(ctx, pb_cfg_at(s, "webhook"),
+                     "%s: a webhook needs a secret to sign with: give webhook_secret_file or "
+                     "webhook_secret_credential",
+                     label);
+}
+
+/* The score range a rule matches ends at max_score: a re-ask above it has recovered, unless
+ * the rule says otherwise. */
+static void loop_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, struct pb_cfg_route *r,
+                        const char *label)
+{
+    if (r->reask_after_ms && !pb_cfg_has(s, "recovered_score")) {
+        if (r->max_score == INT_MAX)
+            pb_cfg_error(ctx, pb_cfg_at(s, "reask_after"),
+                         "%s: a re-ask needs recovered_score (or max_score) to tell a recovery",
+                         label);
+        else
+            r->recovered_score = r->max_score + 1;
+    }
+    webhook_finish(ctx, s, label, r->webhook, r->webhook_secret_file, r->webhook_secret_credential);
+}
+
 static void route_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj, const char *label)
 {
     static const int ranges[][2] = {{0, 0}, {0, 6}, {7, 8}, {9, 10}, {1, 2}};
@@ -35,6 +77,7 @@ static void route_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj,
                          "%s: give either category or min_score/max_score, not both", label);
         r->min_score = ranges[r->category][0];
         r->max_score = ranges[r->category][1];
+        loop_finish(ctx, s, r, label);
         return;
     }
     if (!pb_cfg_has(s, "min_score"))
@@ -45,6 +88,7 @@ static void route_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj,
         pb_cfg_error(ctx, pb_cfg_at(s, "min_score"),
                      "%s: min_score (%d) is greater than max_score (%d)", label, r->min_score,
                      r->max_score);
+    loop_finish(ctx, s, r, label);
 }
 
 static const struct pb_cfg_key route_keys[] = {
@@ -137,6 +181,60 @@ static const struct pb_cfg_key route_keys[] = {
      .def = "false",
      .off = OFF(pb_cfg_route, cont),
      .help = "Also try the rules after this one; otherwise the first match is the last."},
+    {.name = "tags",
+     .type = PB_CFG_STRINGS,
+     .off = OFF(pb_cfg_route, tags),
+     .off_n = OFF(pb_cfg_route, n_tags),
+     .help = "Only answers to check-ins whose interaction has all of these tags: `\"vip\"` "
+             "present, `\"tier=enterprise\"` that value (as in `checkins.policies[].tags`). "
+             "Never matches an employee's answer."},
+    {.name = "group_by",
+     .type = PB_CFG_ENUM,
+     .def = "kind",
+     .choices = group_keys,
+     .off = OFF(pb_cfg_route, group_by),
+     .help = "Which low scores join one open alert within `alerts.group_window`: `team`, "
+             "`customer` (the same customer; the same person on an employee survey), `none`, or "
+             "`kind`: customer answers by customer, employee answers by team."},
+    {.name = "tell_customer",
+     .type = PB_CFG_STRING,
+     .def_doc = "nothing",
+     .check = &pb_cfg_check_text,
+     .translatable = 1,
+     .off = OFF(pb_cfg_route, tell_customer),
+     .help = "When an alert on a check-in is resolved, this text goes to the customer in the "
+             "chat where they were asked, in their language (`tell_customer_de = \"...\"`, "
+             "chosen by the interaction's locale). Off when not given."},
+    {.name = "reask_after",
+     .type = PB_CFG_DURATION,
+     .def_doc = "never",
+     .min = 1000,
+     .off = OFF(pb_cfg_route, reask_after_ms),
+     .help = "This long after an alert on a check-in is resolved, the customer is asked the same "
+             "survey again (a durable check-in, subject to opt-out and the contact cap)."},
+    {.name = "recovered_score",
+     .type = PB_CFG_INT,
+     .def_doc = "max_score + 1",
+     .min = -100,
+     .max = 100,
+     .off = OFF(pb_cfg_route, recovered_score),
+     .help = "A re-ask answered at or above this score counts as recovered."},
+    {.name = "webhook",
+     .type = PB_CFG_STRING,
+     .def_doc = "`alerts.webhook`",
+     .check = &pb_cfg_check_url,
+     .off = OFF(pb_cfg_route, webhook),
+     .help = "Every event of this rule's alerts is posted here as signed JSON: see "
+             "`docs/alerts.md`. https only (plain http when `PULSEBOT_ALLOW_PLAIN` is set)."},
+    {.name = "webhook_secret_file",
+     .type = PB_CFG_PATH,
+     .off = OFF(pb_cfg_route, webhook_secret_file),
+     .help = "File holding the secret that signs the webhook's posts."},
+    {.name = "webhook_secret_credential",
+     .type = PB_CFG_STRING,
+     .check = &pb_cfg_check_id,
+     .off = OFF(pb_cfg_route, webhook_secret_credential),
+     .help = "The same secret as a systemd credential."},
     {NULL},
 };
 
@@ -150,6 +248,8 @@ const struct pb_cfg_block pb_cfg_route_block = {
     .elem_size = sizeof(struct pb_cfg_route),
     .has_line = 1,
     .line_off = OFF(pb_cfg_route, line),
+    .has_tr = 1,
+    .tr_off = OFF(pb_cfg_route, tr),
     .finish = route_finish,
 };
 
@@ -202,6 +302,7 @@ static void alerts_finish(struct pb_cfg_ctx *ctx, config_setting_t *s, void *obj
     if (a->n_reassign > PB_ALERTS_MAX_REASSIGN)
         pb_cfg_error(ctx, pb_cfg_at(s, "reassign"), "%s: at most %d reassign teams, got %zu", label,
                      PB_ALERTS_MAX_REASSIGN, a->n_reassign);
+    webhook_finish(ctx, s, label, a->webhook, a->webhook_secret_file, a->webhook_secret_credential);
     config_setting_t *levels = s ? config_setting_get_member(s, "escalation") : NULL;
     for (size_t i = 1; i < a->n_escalation; i++)
         if (a->escalation[i].after_ms < a->escalation[i - 1].after_ms)
@@ -240,6 +341,21 @@ static const struct pb_cfg_key alerts_keys[] = {
      .off = OFF(pb_cfg_alerts, escalation),
      .off_n = OFF(pb_cfg_alerts, n_escalation),
      .help = "The escalation levels: see `alerts.escalation[]`."},
+    {.name = "webhook",
+     .type = PB_CFG_STRING,
+     .def_doc = "none",
+     .check = &pb_cfg_check_url,
+     .off = OFF(pb_cfg_alerts, webhook),
+     .help = "Where the events of alerts whose rule names no webhook are posted."},
+    {.name = "webhook_secret_file",
+     .type = PB_CFG_PATH,
+     .off = OFF(pb_cfg_alerts, webhook_secret_file),
+     .help = "File holding the secret that signs those posts."},
+    {.name = "webhook_secret_credential",
+     .type = PB_CFG_STRING,
+     .check = &pb_cfg_check_id,
+     .off = OFF(pb_cfg_alerts, webhook_secret_credential),
+     .help = "The same secret as a systemd credential."},
     {NULL},
 };
 

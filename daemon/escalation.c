@@ -10,8 +10,7 @@
  * acknowledging or resolving the alert stops them. The resolve SLA fires once, a reminder in
  * the alert's channel, and marks the alert overdue.
  *
- * The reminder is a new message in the alert's channel: the outbox cannot yet send a reply in
- * the alert's thread (pb_send.thread_ref), see docs/alerts.md.
+ * The reminder and the overdue notice are replies in the alert's thread (pb_send.thread_ref).
  */
 #include <stdio.h>
 #include <string.h>

@@ -22,6 +22,7 @@ char *pb_message_to_json(const struct pb_message *m)
     add_string(root, "low_label", m->low_label);
     add_string(root, "high_label", m->high_label);
     add_string(root, "note", m->note);
+    add_string(root, "mention_user", m->mention_user);
     cJSON_AddNumberToObject(root, "flags", m->flags);
     cJSON *fields = cJSON_AddArrayToObject(root, "fields");
     for (size_t i = 0; fields && i < m->n_fields; i++) {
@@ -72,6 +73,7 @@ int pb_message_from_json(const char *json, struct pb_message_view *view)
     m->low_label = get_string(root, "low_label");
     m->high_label = get_string(root, "high_label");
     m->note = get_string(root, "note");
+    m->mention_user = get_string(root, "mention_user");
     m->flags = (uint32_t)get_int(root, "flags");
     const cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "fields"))

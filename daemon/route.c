@@ -11,12 +11,19 @@
  * stopped, moves that alert to it, so the result is what first-match-wins gives with the
  * comment known. Rules without words are not raised again.
  *
+ * A customer's answer follows the interaction its check-in was for, and a rule may ask for
+ * that interaction's tags. Low scores join an open alert within alerts.group_window when they
+ * share its group key: the team for employee answers, the customer for customer answers (or as
+ * the rule says); each that joins is also a reply in the alert's thread.
+ *
  * An anonymous survey never raises an alert, on its score or on its comment.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "engine_internal.h"
 #include "log.h"
@@ -52,9 +59,47 @@ int pb_route_words_match(const char *text, const char *const *words, size_t n_wo
     return 0;
 }
 
+/* Whether the tags (a JSON object of strings) hold `want`: "name" present, or "name=value"
+ * where the value is the tag's or one of its comma-separated parts (a help desk's tag list).
+ * The same reading as checkins.policies[].tags, so a rule and a policy agree on a tag. */
+static int tag_holds(const cJSON *tags, const char *want)
+{
+    const char *eq = strchr(want, '=');
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tags, name);
+    if (!cJSON_IsString(v))
+        return 0;
+    if (!eq)
+        return 1;
+    size_t n = strlen(eq + 1);
+    for (const char *p = v->valuestring;;) {
+        size_t part = strcspn(p, ",");
+        if (part == n && strncmp(p, eq + 1, n) == 0)
+            return 1;
+        if (!p[part])
+            return 0;
+        p += part + 1;
+    }
+}
+
+int pb_route_tags_hold(const char *tags, const char *const *want, size_t n_want)
+{
+    if (n_want == 0)
+        return 1;
+    if (!tags)
+        return 0; /* not an answer to a check-in: no interaction, no tags */
+    cJSON *root = cJSON_Parse(tags);
+    int all = cJSON_IsObject(root);
+    for (size_t i = 0; all && i < n_want; i++)
+        all = tag_holds(root, want[i]);
+    cJSON_Delete(root);
+    return all;
+}
+
 int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route *r,
                           const struct pb_cfg_survey *s, const struct pb_answer *a,
-                          const char *comment)
+                          const char *comment, const char *tags)
 {
     if (!a->has_score)
         return 0;
@@ -74,6 +119,8 @@ int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route
         if (!q || q->min != (nps ? 0 : 1) || q->max != (nps ? 10 : 5))
             return 0;
     }
+    if (!pb_route_tags_hold(tags, r->tags, r->n_tags))
+        return 0;
     return r->n_words == 0 || pb_route_words_match(comment, r->words, r->n_words);
 }
 
@@ -92,14 +139,15 @@ const char *pb_route_mention(const struct pb_config *cfg, const char *team, int 
 }
 
 size_t pb_route_select(const struct pb_config *cfg, const struct pb_cfg_survey *s,
-                       const struct pb_answer *a, const char *comment, size_t *out, size_t max)
+                       const struct pb_answer *a, const char *comment, const char *tags,
+                       size_t *out, size_t max)
 {
     size_t n = 0;
     if (s->anonymous)
         return 0; /* never an alert that could point to an anonymous person */
     for (size_t i = 0; i < cfg->n_routes && n < max; i++) {
         const struct pb_cfg_route *r = &cfg->routes[i];
-        if (!pb_route_rule_matches(cfg, r, s, a, comment))
+        if (!pb_route_rule_matches(cfg, r, s, a, comment, tags))
             continue;
         out[n++] = i;
         if (!r->cont)
@@ -108,17 +156,45 @@ size_t pb_route_select(const struct pb_config *cfg, const struct pb_cfg_survey *
     return n;
 }
 
-/* A low score joins the newest unresolved alert of the same rule and team within the window. */
+void pb_route_group_key(const struct pb_cfg_route *r, const struct pb_cfg_survey *s,
+                        const struct pb_delivery *d, const struct pb_answer *a, char *out,
+                        size_t len)
+{
+    int by = r->group_by;
+    if (by == PB_GROUP_BY_KIND)
+        by = s->kind == PB_SURVEY_CUSTOMER ? PB_GROUP_BY_CUSTOMER : PB_GROUP_BY_TEAM;
+    out[0] = '\0';
+    if (by == PB_GROUP_BY_TEAM && a->team[0])
+        snprintf(out, len, "team:%s", a->team);
+    else if (by == PB_GROUP_BY_CUSTOMER && strncmp(d->person, "customer:", 9) == 0)
+        snprintf(out, len, "%s", d->person); /* the customer key, "customer:..." */
+    else if (by == PB_GROUP_BY_CUSTOMER && d->person[0])
+        snprintf(out, len, "person:%s", d->person);
+}
+
+/* Who a joining answer is from, for the thread reply: a customer by the name their
+ * interaction gave, a person by name. */
+static void answer_from(struct pb_engine *e, const struct pb_delivery *d, char *out, size_t len)
+{
+    struct pb_interaction in;
+    if (pb_store_alert_interaction(e->store, d->id, &in) == PB_OK)
+        snprintf(out, len, "%s", in.name[0] ? in.name : in.customer);
+    else
+        snprintf(out, len, "%s", pb_alert_person_name(e, d->person));
+}
+
+/* A low score joins the newest unresolved alert of the same rule and group key within the
+ * window: the alert's message counts it, and a reply in its thread shows it. */
 static int join_group(struct pb_engine *e, const struct pb_cfg_route *r,
                       const struct pb_delivery *d, const struct pb_answer *a, const char *comment,
-                      int *joined)
+                      const char *key, int *joined)
 {
     *joined = 0;
     int64_t window = e->cfg->alerts.group_window_ms;
-    if (window <= 0 || !a->team[0])
+    if (window <= 0 || !key[0])
         return PB_OK;
     struct pb_alert al;
-    int rc = pb_store_alert_group_find(e->store, r->id, a->team, a->created_ms - window, &al);
+    int rc = pb_store_alert_group_find(e->store, r->id, key, a->created_ms - window, &al);
     if (rc == PB_ERR_UNKNOWN)
         return PB_OK;
     if (rc != PB_OK)
@@ -132,6 +208,17 @@ static int join_group(struct pb_engine *e, const struct pb_cfg_route *r,
     if (rc == PB_OK)
         rc = pb_alert_event(e, al.id, "grouped", "", a->created_ms, "delivery %lld, score %d",
                             (long long)d->id, a->score);
+    if (rc == PB_OK && al.outbox_id) {
+        char from[160], text[1200];
+        answer_from(e, d, from, sizeof from);
+        int n =
+            snprintf(text, sizeof text, "Another low score joined this alert: %d of %d from %s.",
+                     a->score, al.scale_max, from);
+        if (comment && n > 0 && (size_t)n < sizeof text)
+            snprintf(text + n, sizeof text - (size_t)n, "\n\n%s", comment);
+        struct pb_message m = {.size = sizeof m, .kind = PB_MESSAGE_TEXT, .text = text};
+        rc = pb_outbox_queue_reply(e, al.outbox_id, &m);
+    }
     pb_alert_clear(&al);
     if (rc == PB_OK)
         rc = pb_store_alert_get(e->store, al.id, &al);
@@ -149,11 +236,14 @@ static int join_group(struct pb_engine *e, const struct pb_cfg_route *r,
 }
 
 static int raise_alert(struct pb_engine *e, const struct pb_cfg_route *r,
-                       const struct pb_delivery *d, const struct pb_cfg_question *q,
-                       const struct pb_answer *a, const char *comment)
+                       const struct pb_delivery *d, const struct pb_cfg_survey *s,
+                       const struct pb_cfg_question *q, const struct pb_answer *a,
+                       const char *comment)
 {
     int joined;
-    int rc = join_group(e, r, d, a, comment, &joined);
+    char key[160];
+    pb_route_group_key(r, s, d, a, key, sizeof key);
+    int rc = join_group(e, r, d, a, comment, key, &joined);
     if (rc != PB_OK || joined)
         return rc;
     /* Without a channel of its own the rule's alert goes to the team's, or its nearest
@@ -184,6 +274,7 @@ static int raise_alert(struct pb_engine *e, const struct pb_cfg_route *r,
     pb_copy(al.subject, sizeof al.subject, a->person);
     pb_copy(al.answer_team, sizeof al.answer_team, a->team);
     pb_copy(al.mention, sizeof al.mention, pb_route_mention(e->cfg, owner->id, r->mention));
+    pb_copy(al.group_key, sizeof al.group_key, key);
     al.ack_sla_ms = r->ack_sla_ms;
     al.resolve_sla_ms = r->resolve_sla_ms;
     pb_escalation_arm(e->cfg, &al, al.created_ms);
@@ -273,7 +364,7 @@ static int scored_answer(struct pb_engine *e, const struct pb_delivery *d,
 /* The second pass, with the comment known (see the top of the file). */
 static int route_comment(struct pb_engine *e, const struct pb_delivery *d,
                          const struct pb_cfg_survey *s, const struct pb_answer *text,
-                         struct pb_alert *alerts, size_t n)
+                         const char *tags, struct pb_alert *alerts, size_t n)
 {
     const struct pb_config *cfg = e->cfg;
     struct pb_answer a = {0};
@@ -282,7 +373,7 @@ static int route_comment(struct pb_engine *e, const struct pb_delivery *d,
     if (rc == PB_ERR_UNKNOWN)
         return PB_OK;
     size_t picked[MAX_RULES];
-    size_t m = rc == PB_OK ? pb_route_select(cfg, s, &a, text->text, picked, MAX_RULES) : 0;
+    size_t m = rc == PB_OK ? pb_route_select(cfg, s, &a, text->text, tags, picked, MAX_RULES) : 0;
     for (size_t j = 0; rc == PB_OK && j < m; j++) {
         size_t i = picked[j];
         const struct pb_cfg_route *r = &cfg->routes[i];
@@ -311,7 +402,7 @@ static int route_comment(struct pb_engine *e, const struct pb_delivery *d,
         }
         if (!done) {
             a.created_ms = text->created_ms;
-            rc = raise_alert(e, r, d, q, &a, text->text);
+            rc = raise_alert(e, r, d, s, q, &a, text->text);
         }
     }
     pb_answer_clear(&a);
@@ -323,24 +414,31 @@ int pb_route_answer(struct pb_engine *e, const struct pb_delivery *d, const stru
 {
     if (s->anonymous)
         return PB_OK; /* never an alert that could point to an anonymous person */
-    if (!a->has_score) {
-        if (!a->text || !a->text[0])
-            return PB_OK;
+    if (!a->has_score && (!a->text || !a->text[0]))
+        return PB_OK;
+    /* A customer's answer: the interaction its check-in followed, for rules on tags. */
+    struct pb_interaction *in = malloc(sizeof *in);
+    if (!in)
+        return PB_ERR_NOMEM;
+    int rc = pb_store_alert_interaction(e->store, d->id, in);
+    const char *tags = rc == PB_OK ? in->tags : NULL;
+    rc = rc == PB_ERR_UNKNOWN ? PB_OK : rc;
+    if (rc == PB_OK && !a->has_score) {
         struct pb_alert alerts[MAX_DELIVERY_ALERTS];
         size_t n = 0;
-        int rc = pb_store_alert_for_delivery(e->store, d->id, alerts, MAX_DELIVERY_ALERTS, &n);
+        rc = pb_store_alert_for_delivery(e->store, d->id, alerts, MAX_DELIVERY_ALERTS, &n);
         if (rc == PB_OK)
             rc = attach_comment(e, d, a, alerts, n);
         if (rc == PB_OK)
-            rc = route_comment(e, d, s, a, alerts, n);
+            rc = route_comment(e, d, s, a, tags, alerts, n);
         for (size_t i = 0; i < n; i++)
             pb_alert_clear(&alerts[i]);
-        return rc;
+    } else if (rc == PB_OK) {
+        size_t picked[MAX_RULES];
+        size_t m = pb_route_select(e->cfg, s, a, NULL, tags, picked, MAX_RULES);
+        for (size_t j = 0; rc == PB_OK && j < m; j++)
+            rc = raise_alert(e, &e->cfg->routes[picked[j]], d, s, q, a, NULL);
     }
-    size_t picked[MAX_RULES];
-    size_t m = pb_route_select(e->cfg, s, a, NULL, picked, MAX_RULES);
-    int rc = PB_OK;
-    for (size_t j = 0; rc == PB_OK && j < m; j++)
-        rc = raise_alert(e, &e->cfg->routes[picked[j]], d, q, a, NULL);
+    free(in);
     return rc;
 }

@@ -51,6 +51,7 @@ int pb_store_alert_read_row(sqlite3_stmt *st, struct pb_alert *a)
     PB_COL_FIELD(st, 32, a->resolve_reason);
     PB_COL_FIELD(st, 33, a->resolve_note);
     a->menu = sqlite3_column_int(st, 34);
+    PB_COL_FIELD(st, 35, a->group_key);
     return oom ? PB_ERR_NOMEM : PB_OK;
 }
 
@@ -86,9 +87,9 @@ int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a)
         " survey, question, score, scale_min, scale_max, comment, subject, outbox_id,"
         " created_ms, ack_by, ack_ms, resolved_by, resolved_ms, answer_team, mention, ack_sla_ms,"
         " resolve_sla_ms, ack_deadline_ms, esc_level, esc_due_ms, resolve_deadline_ms,"
-        " group_count, last_score)"
+        " group_count, last_score, group_key)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)");
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)");
     if (!st)
         return PB_ERR_STORE;
     if (a->created_ms == 0)
@@ -123,6 +124,7 @@ int pb_store_alert_insert(struct pb_store *s, struct pb_alert *a)
     b |= sqlite3_bind_int64(st, 28, a->resolve_deadline_ms);
     b |= sqlite3_bind_int(st, 29, a->group_count > 0 ? a->group_count : 1);
     b |= sqlite3_bind_int(st, 30, a->group_count > 0 ? a->last_score : a->score);
+    b |= PB_BIND_FIELD(st, 31, a->group_key);
     if (b != SQLITE_OK)
         return pb_store_fail(s, st, b, "alert insert");
     /* The alert and its first member row go in together. */

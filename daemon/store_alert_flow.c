@@ -1,6 +1,7 @@
 /*
  * Alerts after they are raised: resolution details, moves to another team, the durable
- * escalation and resolve timers, grouping, member answers and the history of every change.
+ * escalation and resolve timers, grouping (by the key routing chose: a team, a customer),
+ * member answers and the history of every change.
  * Timers are columns, not memory: each firing is a compare-and-set on them, made in the same
  * transaction as the message it queues, so a level fires exactly once across restarts.
  */
@@ -134,19 +135,21 @@ int pb_store_alert_next_due(struct pb_store *s, int64_t *ms)
     return pb_store_fetch_int(s, st, ms, "alert next_due");
 }
 
-int pb_store_alert_group_find(struct pb_store *s, const char *rule, const char *answer_team,
+int pb_store_alert_group_find(struct pb_store *s, const char *rule, const char *group_key,
                               int64_t since_ms, struct pb_alert *out)
 {
-    if (!rule || !answer_team || !out)
+    if (!rule || !group_key || !out)
         return PB_ERR_INVALID;
+    if (!group_key[0])
+        return PB_ERR_UNKNOWN; /* an alert of its own */
     sqlite3_stmt *st = pb_store_stmt(
         s, PB_STMT_ALERT_GROUP_FIND,
-        "SELECT " PB_ALERT_COLS " FROM alerts WHERE state < 2 AND rule = ?1 AND answer_team = ?2"
+        "SELECT " PB_ALERT_COLS " FROM alerts WHERE state < 2 AND rule = ?1 AND group_key = ?2"
         " AND created_ms >= ?3 ORDER BY created_ms DESC, id DESC LIMIT 1");
     if (!st)
         return PB_ERR_STORE;
     pb_store_bind_str(st, 1, rule);
-    pb_store_bind_str(st, 2, answer_team);
+    pb_store_bind_str(st, 2, group_key);
     sqlite3_bind_int64(st, 3, since_ms);
     size_t n = 0;
     int rc = pb_store_alert_read_rows(s, st, out, 1, &n, "alert group_find");

@@ -115,7 +115,8 @@ int pb_store_interaction_insert(struct pb_store *s, struct pb_interaction *in,
     b |= PB_BIND_FIELD(st, 11, in->agent);
     b |= PB_BIND_FIELD(st, 12, in->channel);
     b |= PB_BIND_FIELD(st, 13, in->touchpoint);
-    b |= PB_BIND_FIELD(st, 14, in->tags[0] ? in->tags : "{}");
+    /* Not PB_BIND_FIELD: the conditional is a pointer, whose sizeof would cut the tags to 8. */
+    b |= pb_store_bind_str(st, 14, in->tags[0] ? in->tags : "{}");
     b |= sqlite3_bind_int64(st, 15, in->closed_ms);
     b |= sqlite3_bind_int64(st, 16, in->created_ms);
     b |= PB_BIND_FIELD(st, 17, in->outcome);
@@ -390,6 +391,24 @@ int pb_store_customer_email(struct pb_store *s, const char *connector, const cha
         pb_store_col_copy(st, 0, email, len);
     else if (rc != SQLITE_DONE)
         return pb_store_fail(s, st, rc, "customer email");
+    pb_store_reset(st);
+    return PB_OK;
+}
+
+int pb_store_customer_locale(struct pb_store *s, const char *customer, char *locale, size_t len)
+{
+    sqlite3_stmt *st = pb_store_stmt(s, PB_STMT_CUSTOMER_LOCALE,
+                                     "SELECT locale FROM interactions WHERE customer = ?1"
+                                     " AND locale <> '' ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return PB_ERR_STORE;
+    pb_store_bind_str(st, 1, customer);
+    locale[0] = '\0';
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        pb_store_col_copy(st, 0, locale, len);
+    else if (rc != SQLITE_DONE)
+        return pb_store_fail(s, st, rc, "customer locale");
     pb_store_reset(st);
     return PB_OK;
 }

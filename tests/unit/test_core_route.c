@@ -85,7 +85,7 @@ static void test_rule_table(void **state)
         snprintf(a.team, sizeof a.team, "%s", c->team);
         snprintf(a.question, sizeof a.question, "%s", s->questions[0].id);
         size_t picked[8];
-        size_t n = pb_route_select(f->cfg, s, &a, c->comment, picked, 8);
+        size_t n = pb_route_select(f->cfg, s, &a, c->comment, NULL, picked, 8);
         char got[256] = "";
         for (size_t k = 0; k < n; k++) {
             size_t used = strlen(got);
@@ -96,6 +96,52 @@ static void test_rule_table(void **state)
             fail_msg("case %zu (%s, %s, %d, \"%s\"): expected \"%s\", got \"%s\"", i, c->survey,
                      c->team, c->score, c->comment ? c->comment : "(none)", c->expect, got);
     }
+}
+
+/* Rules on the tags of the interaction a customer's answer follows: all must hold. */
+struct tags_case {
+    const char *survey;
+    int score;
+    const char *tags; /* the interaction's, NULL: the answer follows none */
+    const char *expect;
+};
+
+static const struct tags_case tag_cases[] = {
+    {"csat", 3, "{\"tier\": \"enterprise\", \"product\": \"invoices\"}", "csat-enterprise"},
+    {"csat", 3, "{\"tier\": \"enterprise\"}", ""},                      /* product missing */
+    {"csat", 3, "{\"tier\": \"gold\", \"product\": \"invoices\"}", ""}, /* another value */
+    {"csat", 3, "{\"tier\": \"smb,enterprise\", \"product\": \"x\"}", "csat-enterprise"},
+    {"csat", 3, "{\"tier\": \"enterprises\", \"product\": \"x\"}", ""}, /* whole values */
+    {"csat", 3, "{}", ""},
+    {"csat", 3, NULL, ""}, /* no interaction: a rule with tags never matches */
+    {"csat", 3, "not json", ""},
+    {"csat", 4, "{\"tier\": \"enterprise\", \"product\": \"x\"}", ""}, /* above the range */
+    /* First match still wins: csat-low comes before and takes the lowest scores. */
+    {"csat", 2, "{\"tier\": \"enterprise\", \"product\": \"x\"}", "csat-low"},
+    /* Rules without tags ignore them. */
+    {"pulse", 1, "{\"tier\": \"enterprise\"}", "low"},
+};
+
+static void test_rule_tags(void **state)
+{
+    struct fx *f = *state;
+    for (size_t i = 0; i < sizeof tag_cases / sizeof tag_cases[0]; i++) {
+        const struct tags_case *c = &tag_cases[i];
+        const struct pb_cfg_survey *s = pb_config_survey(f->cfg, c->survey);
+        struct pb_answer a = {.has_score = 1, .score = c->score};
+        snprintf(a.team, sizeof a.team, "support");
+        snprintf(a.question, sizeof a.question, "%s", s->questions[0].id);
+        size_t picked[8];
+        size_t n = pb_route_select(f->cfg, s, &a, NULL, c->tags, picked, 8);
+        const char *got = n ? f->cfg->routes[picked[0]].id : "";
+        if (strcmp(got, c->expect) != 0)
+            fail_msg("tags case %zu (%s): expected \"%s\", got \"%s\"", i,
+                     c->tags ? c->tags : "(none)", c->expect, got);
+    }
+    const char *const want[] = {"vip"};
+    assert_true(pb_route_tags_hold("{\"vip\": \"true\"}", want, 1));
+    assert_true(pb_route_tags_hold(NULL, want, 0));            /* nothing asked: holds */
+    assert_false(pb_route_tags_hold("{\"vip\": 1}", want, 1)); /* tags are strings */
 }
 
 static void test_categories_and_words(void **state)
@@ -361,7 +407,17 @@ static void test_grouping(void **state)
     f->clock.now += 10 * MINUTE;
     fx_answer(f, "pulse", "dora", 2);
     assert_int_equal(pb_store_alert_count(f->store), 1);
-    assert_int_equal(fx_count_to(f, "leads", 0), 1); /* posted once */
+    /* Posted once; the second score is a reply in its thread. */
+    assert_int_equal(fx_count_to(f, "leads", 0), 2);
+    struct fx_sent *reply_in_thread = NULL;
+    for (size_t i = 0; i < f->n_sent; i++)
+        if (!f->sent[i].update && strcmp(f->sent[i].target, "leads") == 0 &&
+            f->sent[i].thread_ref[0])
+            reply_in_thread = &f->sent[i];
+    assert_non_null(reply_in_thread);
+    assert_true(strncmp(reply_in_thread->thread_ref, "ref-", 4) == 0);
+    assert_string_equal(reply_in_thread->text,
+                        "Another low score joined this alert: 2 of 5 from Dora Dahl.");
     struct fx_sent *m = fx_last_to(f, "leads");
     assert_true(m->update);
     assert_non_null(
@@ -404,6 +460,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rule_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rule_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_categories_and_words, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_message_and_mention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comment_with_words_moves_the_alert, setup, teardown),

@@ -22,6 +22,7 @@ static int64_t add_alert(struct pb_store *s, int64_t delivery, const char *comme
     a.scale_max = 5;
     a.comment = (char *)comment;
     SET(a.subject, "customer 42");
+    SET(a.group_key, "customer:42");
     a.outbox_id = 31;
     assert_int_equal(pb_store_alert_insert(s, &a), PB_OK);
     assert_true(a.id > 0);
@@ -250,18 +251,25 @@ static void test_timers(void **state)
     assert_int_equal(pb_store_alert_due(f->s, TEST_START_MS + 9999, due, 4, &n), PB_OK);
     assert_int_equal(n, 0);
 
-    /* Grouping finds only unresolved alerts of the rule and team within the window. */
+    /* Grouping finds only unresolved alerts of the rule and group key within the window. */
     assert_int_equal(pb_store_alert_get(f->s, id, &a), PB_OK);
     assert_int_equal(a.esc_level, 1);
     assert_int_equal(a.resolve_overdue, 1);
     pb_alert_clear(&a);
     struct pb_alert g;
-    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", TEST_START_MS, &g), PB_OK);
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "customer:42", TEST_START_MS, &g),
+                     PB_OK);
     assert_int_equal(g.id, id);
     pb_alert_clear(&g);
-    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", TEST_START_MS + 1, &g),
+    assert_int_equal(
+        pb_store_alert_group_find(f->s, "low-score", "customer:42", TEST_START_MS + 1, &g),
+        PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_group_find(f->s, "other", "customer:42", 0, &g),
                      PB_ERR_UNKNOWN);
-    assert_int_equal(pb_store_alert_group_find(f->s, "other", "", 0, &g), PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "customer:43", 0, &g),
+                     PB_ERR_UNKNOWN);
+    /* An alert without a key groups nothing. */
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", 0, &g), PB_ERR_UNKNOWN);
     int64_t d2 = add_delivery(f->s, "csat", "cust43", PB_DELIVERY_ANSWERING, "q2", 0);
     assert_int_equal(pb_store_alert_member_add(f->s, id, d2, 0), PB_OK);
     assert_int_equal(pb_store_alert_grouped(f->s, id, 2), PB_OK);
@@ -273,7 +281,8 @@ static void test_timers(void **state)
     pb_alert_clear(&mine[0]);
     assert_int_equal(pb_store_alert_transition(f->s, id, PB_ALERT_RESOLVED, "mia", 3), PB_OK);
     assert_int_equal(pb_store_alert_set_resolution(f->s, id, "fixed", "done"), PB_OK);
-    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "", 0, &g), PB_ERR_UNKNOWN);
+    assert_int_equal(pb_store_alert_group_find(f->s, "low-score", "customer:42", 0, &g),
+                     PB_ERR_UNKNOWN);
     assert_int_equal(pb_store_alert_set_menu(f->s, id, 1), PB_ERR_DONE);
     assert_int_equal(pb_store_alert_get(f->s, id, &a), PB_OK);
     assert_string_equal(a.resolve_reason, "fixed");
