@@ -95,7 +95,13 @@ struct pb_message {
     const char *high_label; /* optional: what the last button of a scale means */
     const char *note;       /* optional small print: an alert's state, the answer given */
     uint32_t flags;         /* PB_MESSAGE_* */
-    void *reserved[8];
+    /* Optional: the platform user id of the one person this message should notify (the alert's
+     * on-call person or manager, "For: ..."). The connector renders it as that platform's
+     * mention of exactly this user and of nobody else; every other text stays escaped. Added in
+     * a reserved slot (the struct's size is unchanged): a writer built before it left the slot
+     * NULL, and a connector built before it ignores it. */
+    const char *mention_user;
+    void *reserved[7];
 };
 
 enum pb_target_kind { PB_TARGET_PERSON = 0, PB_TARGET_CHANNEL = 1 };

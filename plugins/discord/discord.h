@@ -165,8 +165,11 @@ void dc_buf_str(struct dc_buf *b, const char *s);
 void dc_escape(struct dc_buf *b, const char *text);
 int dc_render_content(const struct pb_message *m, char **out);
 cJSON *dc_render_components(const struct pb_message *m, const char **error);
-/* The body of a message create or edit: content, components, allowed_mentions {parse: []}. */
+/* The body of a message create or edit: content, components, allowed_mentions {parse: []}
+ * (plus users: [mention_user] when the message names one). */
 cJSON *dc_render_message(const struct pb_message *m, const char **error);
+/* The message's mention_user when it is a snowflake, else NULL. */
+const char *dc_mention_user(const struct pb_message *m);
 char *dc_truncate(const char *s, size_t max_chars);
 
 /* discord_send.c: the connector's send and update. */

@@ -4,6 +4,8 @@
  * (action rows of at most five buttons, at most five rows; more than 25 choices become select
  * menus). Every body carries allowed_mentions {parse: []}: escaping makes a mention look
  * literal, allowed_mentions makes sure it can never notify anyone even if escaping missed one.
+ * The only exception is the message's mention_user (the alert's on-call person or manager): a
+ * validated snowflake written as <@id> at the start, and listed alone in allowed_mentions.users.
  *
  * Each button's custom_id is a one-letter kind and the core's signed token ("c:" a choice,
  * "a:" an action), so a click is reported as the right event with the token unchanged.
@@ -145,11 +147,36 @@ char *dc_truncate(const char *s, size_t max_chars)
     return out;
 }
 
+const char *dc_mention_user(const struct pb_message *m)
+{
+    const char *id = m->size >= offsetof(struct pb_message, mention_user) + sizeof(char *)
+                         ? m->mention_user
+                         : NULL;
+    size_t n = id ? strlen(id) : 0;
+
+    /* A snowflake is decimal digits (at most 20 for 64 bits); anything else is dropped, so no
+     * text can reach the content unescaped through this field. */
+    if (n == 0 || n > 20)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (id[i] < '0' || id[i] > '9')
+            return NULL;
+    return id;
+}
+
 int dc_render_content(const struct pb_message *m, char **out)
 {
     struct dc_buf b = {0};
+    const char *mention = dc_mention_user(m);
 
     *out = NULL;
+    /* The one mention we write ourselves, first so the cut at 2000 characters never drops it;
+     * allowed_mentions names this user and nobody else (dc_render_message). */
+    if (mention) {
+        dc_buf_str(&b, "<@");
+        dc_buf_str(&b, mention);
+        dc_buf_str(&b, "> ");
+    }
     if (m->title && *m->title) {
         dc_buf_str(&b, "**");
         dc_escape(&b, m->title);
@@ -360,6 +387,15 @@ cJSON *dc_render_message(const struct pb_message *m, const char **error)
     am = cJSON_AddObjectToObject(body, "allowed_mentions");
     if (!am || !cJSON_AddArrayToObject(am, "parse"))
         goto fail;
+    if (dc_mention_user(m)) {
+        cJSON *users = cJSON_AddArrayToObject(am, "users");
+        cJSON *id = cJSON_CreateString(dc_mention_user(m));
+        if (!users || !id) {
+            cJSON_Delete(id);
+            goto fail;
+        }
+        cJSON_AddItemToArray(users, id);
+    }
     return body;
 fail:
     cJSON_Delete(body);

@@ -248,6 +248,9 @@ static void sk_destroy(void *self)
         sk->host->timer_free(sk->prune);
     explicit_bzero(sk->bot_token, sizeof(sk->bot_token));
     explicit_bzero(sk->app_token, sizeof(sk->app_token));
+    if (sk->response_urls)
+        explicit_bzero(sk->response_urls, SK_RESPONSE_URLS * sizeof(*sk->response_urls));
+    free(sk->response_urls);
     free(sk->api_url);
     free(sk->reaction);
     free(sk->touchpoint);

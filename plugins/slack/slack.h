@@ -88,6 +88,21 @@ struct slack_pace {
 
 struct slack_call;
 
+/* A click's response_url, kept in memory for the message it came from: Slack lets it replace
+ * that message up to five times within 30 minutes, which is what chat.update falls back to
+ * (slack_respond.c). Not kept across restarts: it is only a fallback, and a durable write per
+ * click would cost more than it saves. */
+#define SK_RESPONSE_URLS       64
+#define SK_RESPONSE_URL_MAX    512
+#define SK_RESPONSE_URL_TTL_MS (29 * 60 * 1000) /* a minute short of Slack's 30 */
+#define SK_RESPONSE_URL_USES   5
+struct slack_response_url {
+    char ref[SK_MAX_REF]; /* "<channel>:<ts>" of the clicked message; "" when the slot is free */
+    char url[SK_RESPONSE_URL_MAX];
+    int64_t expires_ms;
+    int uses_left;
+};
+
 struct slack {
     const struct pb_host *host;
     pb_host_ctx *ctx;
@@ -124,6 +139,7 @@ struct slack {
     size_t n_paces, cap_paces;
     struct slack_call *calls; /* HTTP requests in flight or waiting for their pace */
     pb_timer *prune;
+    struct slack_response_url *response_urls; /* SK_RESPONSE_URLS slots, allocated on use */
 };
 
 #define sk_log(sk, level, ...) (sk)->host->log((sk)->ctx, (level), __VA_ARGS__)
@@ -156,6 +172,10 @@ typedef void (*sk_api_done)(void *arg, const struct sk_reply *r);
  * is destroyed first it runs then, with error "cancelled". */
 int slack_api_call(struct slack *sk, const char *method, enum sk_body kind, const char *body,
                    int app_token, const char *channel, sk_api_done done, void *arg);
+/* POSTs `json` to a full URL (a response_url) without the token; unpaced. A 200 without
+ * ok:false is success. */
+int slack_api_post_url(struct slack *sk, const char *url, const char *json, sk_api_done done,
+                       void *arg);
 int slack_api_init(struct slack *sk);
 void slack_api_destroy(struct slack *sk);
 enum sk_fate slack_api_fate(const char *error, int http_status);
@@ -176,6 +196,16 @@ char *slack_unescape(const char *s, size_t max);
 int slack_send_message(struct slack *sk, const struct pb_send *s);
 int slack_update_message(struct slack *sk, const struct pb_send *s);
 void slack_ephemeral(struct slack *sk, const char *channel, const char *user, const char *text);
+
+/* ---- slack_respond.c: the response_url fallback ---- */
+/* Keeps a click's response_url for the message `ref` (ignored unless it is Slack's, or at the
+ * Web API's own origin). */
+void slack_response_url_keep(struct slack *sk, const char *ref, const char *url);
+/* Replaces the message `ref` through its response_url with `body`'s text and blocks (taken
+ * from it). PB_OK when the call was started (`done` follows); PB_ERR_UNKNOWN when there is no
+ * usable one: none kept, expired, or its uses spent. */
+int slack_response_url_replace(struct slack *sk, const char *ref, cJSON *body, sk_api_done done,
+                               void *arg);
 
 /* ---- slack_socket.c: Socket Mode links ---- */
 void slack_socket_start(struct slack *sk);

@@ -26,6 +26,7 @@ struct slack_call {
     char *body;
     enum sk_body kind;
     int app_token;
+    int no_auth; /* a response_url: the URL itself authorizes, the token must not travel */
     sk_api_done done;
     void *arg;
     pb_timer *timer;
@@ -44,7 +45,7 @@ static const struct {
 } tiers[] = {
     {"apps.connections.open", 10}, {"auth.test", 100},          {"chat.postMessage", 60},
     {"chat.update", 50},           {"chat.postEphemeral", 100}, {"conversations.open", 50},
-    {"users.info", 100},           {"users.lookupByEmail", 50},
+    {"users.info", 100},           {"users.lookupByEmail", 50}, {"conversations.replies", 50},
 };
 
 int slack_api_init(struct slack *sk)
@@ -241,6 +242,8 @@ static void http_done(void *arg, const struct pb_http_response *resp)
                c->method ? c->method->name : "?", r.retry_after_ms);
     } else if (resp->status == 200 && cJSON_IsTrue(ok)) {
         r.fate = SK_FATE_OK;
+    } else if (resp->status == 200 && c->no_auth && !cJSON_IsFalse(ok)) {
+        r.fate = SK_FATE_OK; /* a response_url answers a bare "ok" or {"ok":true} */
     } else if (resp->status == 200 && cJSON_IsString(err)) {
         r.error = err->valuestring;
         r.fate = slack_api_fate(r.error, resp->status);
@@ -266,15 +269,15 @@ static int issue(struct slack_call *c)
 
     snprintf(auth, sizeof(auth), "Bearer %s", c->app_token ? sk->app_token : sk->bot_token);
     req.url = c->url;
-    req.headers = headers;
-    req.n_headers = 1;
+    req.headers = c->no_auth ? headers + 1 : headers;
+    req.n_headers = c->no_auth ? 0 : 1;
     if (c->kind == SK_BODY_QUERY) {
         req.method = "GET";
     } else {
         req.method = "POST";
         headers[1].value = c->kind == SK_BODY_JSON ? "application/json; charset=utf-8"
                                                    : "application/x-www-form-urlencoded";
-        req.n_headers = 2;
+        req.n_headers++;
         req.body = c->body ? c->body : "";
         req.body_len = strlen(req.body);
     }
@@ -315,8 +318,11 @@ static void timer_fired(void *arg)
     }
 }
 
-int slack_api_call(struct slack *sk, const char *method, enum sk_body kind, const char *body,
-                   int app_token, const char *channel, sk_api_done done, void *arg)
+/* A call to `method` of the Web API, or (method NULL) a POST of JSON to `url` without the
+ * token: what a response_url takes. */
+static int call_start(struct slack *sk, const char *method, const char *url, enum sk_body kind,
+                      const char *body, int app_token, const char *channel, sk_api_done done,
+                      void *arg)
 {
     struct slack_call *c;
     size_t ulen;
@@ -329,18 +335,25 @@ int slack_api_call(struct slack *sk, const char *method, enum sk_body kind, cons
     if (!c)
         return PB_ERR_NOMEM;
     c->sk = sk;
-    c->method = find_method(sk, method);
+    c->method = method ? find_method(sk, method) : NULL;
     c->kind = kind;
     c->app_token = app_token;
+    c->no_auth = method == NULL;
     c->done = done;
     c->arg = arg;
-    ulen = strlen(sk->api_url) + strlen(method) +
-           (kind == SK_BODY_QUERY && body ? strlen(body) + 1 : 0) + 1;
-    c->url = malloc(ulen);
+    if (method) {
+        ulen = strlen(sk->api_url) + strlen(method) +
+               (kind == SK_BODY_QUERY && body ? strlen(body) + 1 : 0) + 1;
+        c->url = malloc(ulen);
+        if (c->url)
+            snprintf(c->url, ulen, "%s%s%s%s", sk->api_url, method,
+                     kind == SK_BODY_QUERY && body ? "?" : "",
+                     kind == SK_BODY_QUERY && body ? body : "");
+    } else {
+        c->url = strdup(url);
+    }
     if (!c->url)
         goto fail;
-    snprintf(c->url, ulen, "%s%s%s%s", sk->api_url, method,
-             kind == SK_BODY_QUERY && body ? "?" : "", kind == SK_BODY_QUERY && body ? body : "");
     if (kind != SK_BODY_QUERY && body && !(c->body = strdup(body)))
         goto fail;
     c->timer = sk->host->timer_new(sk->ctx, timer_fired, c);
@@ -361,6 +374,18 @@ int slack_api_call(struct slack *sk, const char *method, enum sk_body kind, cons
 fail:
     call_free(c);
     return rc;
+}
+
+int slack_api_call(struct slack *sk, const char *method, enum sk_body kind, const char *body,
+                   int app_token, const char *channel, sk_api_done done, void *arg)
+{
+    return call_start(sk, method, NULL, kind, body, app_token, channel, done, arg);
+}
+
+int slack_api_post_url(struct slack *sk, const char *url, const char *json, sk_api_done done,
+                       void *arg)
+{
+    return call_start(sk, NULL, url, SK_BODY_JSON, json, 0, NULL, done, arg);
 }
 
 enum sk_fate slack_api_fate(const char *error, int http_status)

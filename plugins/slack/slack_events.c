@@ -15,8 +15,9 @@
  *
  * Filtering. Only a person's own words in the bot's direct conversation count as a text
  * answer: edits, bot posts (our own included) and other subtypes are ignored. A check-in
- * trigger is the configured reaction, by an agent, on a message in a configured channel,
- * reported as a closed interaction with that message's author.
+ * trigger is the configured reaction, by an agent, on any message of a thread in a configured
+ * channel, reported as a closed interaction with the author of the thread's first message
+ * (found with conversations.replies; the event is acknowledged once that is committed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +69,16 @@ static void click(struct slack_link *l, const char *envelope_id, const cJSON *pa
     const cJSON *user = cJSON_GetObjectItemCaseSensitive(payload, "user");
     const cJSON *container = cJSON_GetObjectItemCaseSensitive(payload, "container");
     const char *action_id = str(action, "action_id"), *token = str(action, "value");
+    /* A menu (a long scale) carries the token in the option picked, a button in its value. */
+    const cJSON *selected = cJSON_GetObjectItemCaseSensitive(action, "selected_option");
     const char *channel = str(container, "channel_id"), *ts = str(container, "message_ts");
     const char *name;
     char ref[SK_MAX_REF], reply[REPLY_LEN] = "";
     struct pb_event ev = {.size = sizeof(ev)};
     int rc;
 
+    if (!token && selected)
+        token = str(selected, "value");
     if (!channel)
         channel = str(cJSON_GetObjectItemCaseSensitive(payload, "channel"), "id");
     if (!ts)
@@ -86,6 +91,8 @@ static void click(struct slack_link *l, const char *envelope_id, const cJSON *pa
     }
     name = str(user, "name") ? str(user, "name") : str(user, "username");
     snprintf(ref, sizeof(ref), "%s:%s", channel, ts);
+    /* Kept before the core decides: its update of this message may come at once. */
+    slack_response_url_keep(sk, ref, str(payload, "response_url"));
     ev.type = action_id[2] == 'q' ? PB_EVENT_CHOICE : PB_EVENT_ACTION;
     ev.user = str(user, "id");
     ev.user_name = name;
@@ -135,22 +142,43 @@ static int dm_text(struct slack *sk, const cJSON *event, char *reply, size_t rep
     return rc;
 }
 
-static int reaction(struct slack *sk, const cJSON *event)
+/* What an event came to: passed on (rc from emit), not ours, or waiting for a lookup that
+ * will finish it (and acknowledge it) later. */
+#define EV_NOT_OURS 1
+#define EV_PENDING  2
+
+/* An event whose core commit, and acknowledgement, wait for a Web API answer. The link is
+ * found again by its serial: it may have closed meanwhile (then Slack redelivers, and the
+ * event id recorded at the commit keeps the redelivery from counting twice). */
+struct pending_event {
+    struct slack *sk;
+    unsigned link_serial;
+    char envelope_id[SK_MAX_REF];
+    char event_id[SK_MAX_REF];
+    char channel[SK_MAX_ID], ts[SK_MAX_ID], agent[SK_MAX_ID], item_user[SK_MAX_ID];
+};
+
+static struct slack_link *link_by_serial(struct slack *sk, unsigned serial)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(event, "item");
-    const char *name = str(event, "reaction"), *agent = str(event, "user");
-    const char *author = str(event, "item_user"), *channel = str(item, "channel");
-    const char *ts = str(item, "ts"), *type = str(item, "type");
+    for (struct slack_link *l = sk->links; l; l = l->next_all)
+        if (l->serial == serial && l->open && !l->closing && !l->dead)
+            return l;
+    return NULL;
+}
+
+static void event_finish(struct slack *sk, struct slack_link *l, const char *envelope_id,
+                         const char *event_id, int rc, const char *reply, const char *channel,
+                         const char *user);
+
+static int closed_interaction(struct slack *sk, const char *channel, const char *thread_ts,
+                              const char *author, const char *agent)
+{
     struct pb_event ev = {.size = sizeof(ev), .type = PB_EVENT_INTERACTION_CLOSED};
     char id[SK_MAX_REF];
 
-    if (!sk->reaction || !name || strcmp(name, sk->reaction) != 0 || !type ||
-        strcmp(type, "message") != 0 || !channel || !ts || !agent || !author ||
-        strcmp(agent, author) == 0 || strcmp(author, sk->bot_user) == 0 ||
-        !slack_list_contains(sk->checkin_channels, sk->n_checkin_channels, channel) ||
-        (sk->n_agents && !slack_list_contains(sk->agents, sk->n_agents, agent)))
-        return 1;
-    snprintf(id, sizeof(id), "%s:%s", channel, ts);
+    if (!author || strcmp(agent, author) == 0 || strcmp(author, sk->bot_user) == 0)
+        return EV_NOT_OURS; /* the author closing their own thread, or one of ours */
+    snprintf(id, sizeof(id), "%s:%s", channel, thread_ts);
     ev.user = author;
     ev.agent = agent;
     ev.conversation = channel;
@@ -161,6 +189,141 @@ static int reaction(struct slack *sk, const cJSON *event)
     return sk->host->emit(sk->ctx, &ev, NULL, 0);
 }
 
+static const char *id_copy(const char *s, char *buf, size_t len)
+{
+    if (!s || strlen(s) >= len)
+        return NULL;
+    snprintf(buf, len, "%s", s);
+    return buf;
+}
+
+/* conversations.replies answered: its first message is the thread's parent, whoever reacted
+ * to whichever message of the thread. */
+static void thread_found(void *arg, const struct sk_reply *r)
+{
+    struct pending_event *p = arg;
+    struct slack *sk = p->sk;
+    const cJSON *parent =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r->json, "messages"), 0);
+    const char *author = NULL, *thread_ts = NULL;
+    int rc;
+
+    if (sk->destroying) {
+        free(p);
+        return;
+    }
+    if (r->fate == SK_FATE_OK && parent) {
+        author = str(parent, "user");
+        thread_ts = str(parent, "thread_ts") ? str(parent, "thread_ts") : str(parent, "ts");
+    } else if (r->fate == SK_FATE_RETRY) {
+        sk_log(sk, PB_LOG_WARNING,
+               "conversations.replies: %s; the reaction waits for Slack to deliver it again",
+               r->error ? r->error : "?");
+        free(p); /* not acknowledged: Slack redelivers it */
+        return;
+    } else {
+        /* No access to the thread (a missing channels:history or groups:history scope, a
+         * thread gone): the reacted message is taken as the thread's first, as it often is. */
+        sk_log(sk, PB_LOG_WARNING,
+               "conversations.replies: %s; taking the reacted message as the thread's start "
+               "(add the channels:history and groups:history scopes to trace replies)",
+               r->error ? r->error : "?");
+        author = p->item_user[0] ? p->item_user : NULL;
+        thread_ts = p->ts;
+    }
+    rc = thread_ts ? closed_interaction(sk, p->channel, thread_ts, author, p->agent) : EV_NOT_OURS;
+    event_finish(sk, link_by_serial(sk, p->link_serial), p->envelope_id,
+                 p->event_id[0] ? p->event_id : NULL, rc, "", NULL, NULL);
+    free(p);
+}
+
+/* The check-in reaction. Slack's reaction_added names the reacted message, not its thread, so
+ * the thread's parent (and its author, the customer) is looked up: a reaction on a reply inside
+ * a support thread closes it as well as one on the thread's first message. */
+static int reaction(struct slack_link *l, const char *envelope_id, const char *event_id,
+                    const cJSON *event)
+{
+    struct slack *sk = l->sk;
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(event, "item");
+    const char *name = str(event, "reaction"), *agent = str(event, "user");
+    const char *channel = str(item, "channel"), *ts = str(item, "ts"), *type = str(item, "type");
+    struct pending_event *p;
+    char query[SK_MAX_ID * 3 + 48];
+
+    if (!sk->reaction || !name || strcmp(name, sk->reaction) != 0 || !type ||
+        strcmp(type, "message") != 0 || !channel || !ts || !agent ||
+        strcmp(agent, sk->bot_user) == 0 ||
+        !slack_list_contains(sk->checkin_channels, sk->n_checkin_channels, channel) ||
+        (sk->n_agents && !slack_list_contains(sk->agents, sk->n_agents, agent)))
+        return EV_NOT_OURS;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return PB_ERR_NOMEM;
+    p->sk = sk;
+    p->link_serial = l->serial;
+    if (!id_copy(envelope_id, p->envelope_id, sizeof(p->envelope_id)) ||
+        (event_id && !id_copy(event_id, p->event_id, sizeof(p->event_id))) ||
+        !id_copy(channel, p->channel, sizeof(p->channel)) || !id_copy(ts, p->ts, sizeof(p->ts)) ||
+        !id_copy(agent, p->agent, sizeof(p->agent))) {
+        free(p);
+        return EV_NOT_OURS; /* ids Slack would not send */
+    }
+    (void)id_copy(str(event, "item_user"), p->item_user, sizeof(p->item_user));
+    /* Both are copied from Slack's payload: form-escaped, whatever they hold. */
+    strcpy(query, "channel=");
+    if (slack_api_form_escape(channel, query, sizeof(query)) != 0 ||
+        strlen(query) + 4 >= sizeof(query)) {
+        free(p);
+        return EV_NOT_OURS;
+    }
+    strcat(query, "&ts=");
+    if (slack_api_form_escape(ts, query, sizeof(query)) != 0 ||
+        strlen(query) + 8 >= sizeof(query)) {
+        free(p);
+        return EV_NOT_OURS;
+    }
+    strcat(query, "&limit=1");
+    if (slack_api_call(sk, "conversations.replies", SK_BODY_QUERY, query, 0, NULL, thread_found,
+                       p) != PB_OK) {
+        free(p);
+        return PB_ERR_BUSY; /* not acknowledged: Slack delivers it again */
+    }
+    return EV_PENDING;
+}
+
+/* An event the core took (or refused for good): recorded as taken, then acknowledged. */
+static void event_finish(struct slack *sk, struct slack_link *l, const char *envelope_id,
+                         const char *event_id, int rc, const char *reply, const char *channel,
+                         const char *user)
+{
+    char key[SK_MAX_REF], when[24];
+
+    if (rc == EV_NOT_OURS) {
+        if (l)
+            ack(l, envelope_id);
+        return;
+    }
+    if (!final(rc)) {
+        sk_log(sk, PB_LOG_WARNING,
+               "event %s was not acknowledged: the core could not commit it (%d); Slack will "
+               "deliver it again",
+               event_id ? event_id : "?", rc);
+        counter(sk, "events_unacknowledged");
+        return;
+    }
+    if (event_id) {
+        snprintf(key, sizeof(key), "ev/%s", event_id);
+        snprintf(when, sizeof(when), "%lld", (long long)sk->host->now_ms(sk->ctx));
+        if (sk->host->kv_put(sk->ctx, key, when) != PB_OK)
+            sk_log(sk, PB_LOG_WARNING, "could not record event %s as taken", event_id);
+    }
+    if (l)
+        ack(l, envelope_id);
+    counter(sk, "events");
+    if (rc != PB_OK && reply && reply[0] && channel && user)
+        slack_ephemeral(sk, channel, user, reply);
+}
+
 static void event(struct slack_link *l, const char *envelope_id, const cJSON *payload,
                   const cJSON *env)
 {
@@ -169,8 +332,8 @@ static void event(struct slack_link *l, const char *envelope_id, const cJSON *pa
     const cJSON *retry = cJSON_GetObjectItemCaseSensitive(env, "retry_attempt");
     const char *event_id = str(payload, "event_id"), *type = str(e, "type");
     const char *channel = NULL, *user = NULL;
-    char key[SK_MAX_REF], *seen = NULL, reply[REPLY_LEN] = "", when[24];
-    int rc = 1;
+    char key[SK_MAX_REF], *seen = NULL, reply[REPLY_LEN] = "";
+    int rc = EV_NOT_OURS;
 
     if (event_id) {
         snprintf(key, sizeof(key), "ev/%s", event_id);
@@ -186,28 +349,10 @@ static void event(struct slack_link *l, const char *envelope_id, const cJSON *pa
     if (type && strcmp(type, "message") == 0)
         rc = dm_text(sk, e, reply, sizeof(reply), &channel, &user);
     else if (type && strcmp(type, "reaction_added") == 0)
-        rc = reaction(sk, e);
-    if (rc == 1) {
-        ack(l, envelope_id); /* not for us */
-        return;
-    }
-    if (!final(rc)) {
-        sk_log(sk, PB_LOG_WARNING,
-               "event %s was not acknowledged: the core could not commit it (%d); Slack will "
-               "deliver it again",
-               event_id ? event_id : "?", rc);
-        counter(sk, "events_unacknowledged");
-        return;
-    }
-    if (event_id) {
-        snprintf(when, sizeof(when), "%lld", (long long)sk->host->now_ms(sk->ctx));
-        if (sk->host->kv_put(sk->ctx, key, when) != PB_OK)
-            sk_log(sk, PB_LOG_WARNING, "could not record event %s as taken", event_id);
-    }
-    ack(l, envelope_id);
-    counter(sk, "events");
-    if (rc != PB_OK && reply[0] && channel && user)
-        slack_ephemeral(sk, channel, user, reply);
+        rc = reaction(l, envelope_id, event_id, e);
+    if (rc == EV_PENDING)
+        return; /* thread_found finishes it */
+    event_finish(sk, l, envelope_id, event_id, rc, reply, channel, user);
 }
 
 int slack_events_frame(struct slack_link *l, const char *data, size_t len, char *reason,

@@ -6,12 +6,12 @@
  * sequences. Every text in a pb_message may have been written by a person, so every one is
  * escaped here, and the connector never sets `parse` or `link_names`, which are the only ways
  * a bare "@channel" would become a mention. `verbatim` stops auto-linking of URLs and channel
- * names. Button labels are plain_text, which Slack never parses for mentions.
+ * names. Button labels are plain_text, which Slack never parses for mentions. The one mention
+ * we write ourselves is the message's mention_user, a validated user id, never a person's text.
  *
  * Layout: the title in bold, the text, the fields two to a row, the scale's end labels, the
- * note as small print, then the buttons. A scale of more than six choices (NPS 0 to 10) is
- * split into rows of equal size so it stays readable on a phone. The top-level `text` is what
- * notifications and screen readers show, so it is always set.
+ * note as small print, then the choices (see add_buttons: one row, two rows, or a menu). The
+ * top-level `text` is what notifications and screen readers show, so it is always set.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +19,17 @@
 
 #include "slack.h"
 
-#define MAX_SECTION 3000 /* Slack: section text */
-#define MAX_FIELD   1900 /* Slack: 2000 per field, with room for the label */
-#define MAX_CONTEXT 2000
-#define MAX_LABEL   75   /* Slack: button text */
-#define MAX_VALUE   2000 /* Slack: button value */
-#define MAX_FIELDS  10   /* Slack: per section */
-#define MAX_ROW     6
-#define MAX_BUTTONS 25
+#define MAX_SECTION      3000 /* Slack: section text */
+#define MAX_FIELD        1900 /* Slack: 2000 per field, with room for the label */
+#define MAX_CONTEXT      2000
+#define MAX_LABEL        75   /* Slack: button text */
+#define MAX_VALUE        2000 /* Slack: button value */
+#define MAX_FIELDS       10   /* Slack: per section */
+#define MAX_ROW          5    /* buttons in one row that a phone shows without wrapping */
+#define MAX_BUTTONS      25   /* Slack: elements per actions block; 5 rows of 5 */
+#define MAX_ROWS_BUTTONS 10   /* more choices than this become a menu */
+#define MAX_OPTIONS      100  /* Slack: options in a static_select */
+#define MAX_OPTION_VALUE 75   /* Slack: an option's value (the token it carries) */
 
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t utf8_len(const unsigned char *s)
@@ -238,54 +241,122 @@ static const char *style_name(enum pb_button_style s)
     return s == PB_BUTTON_PRIMARY ? "primary" : s == PB_BUTTON_DANGER ? "danger" : NULL;
 }
 
+/* An actions block with its elements array, appended to `blocks`. */
+static cJSON *actions_block(cJSON *blocks, const char *block_id)
+{
+    cJSON *row = cJSON_CreateObject();
+
+    if (!row)
+        return NULL;
+    cJSON_AddItemToArray(blocks, row);
+    if (!cJSON_AddStringToObject(row, "type", "actions") ||
+        !cJSON_AddStringToObject(row, "block_id", block_id))
+        return NULL;
+    return cJSON_AddArrayToObject(row, "elements");
+}
+
+/* A plain_text object holding `s` cut to `max` bytes, added to `obj` as `key`. */
+static int add_plain(cJSON *obj, const char *key, const char *s, size_t max)
+{
+    char *label = plain(blank(s) ? "?" : s, max);
+    cJSON *text = label ? text_object("plain_text", label) : NULL;
+
+    free(label);
+    if (!text)
+        return PB_ERR_NOMEM;
+    cJSON_AddItemToObject(obj, key, text);
+    return 0;
+}
+
+/* The choices as one static_select: its options' values carry the tokens. Each end of the
+ * scale says what it means in its own option ("0 - Not likely"), since a closed menu shows no
+ * context line under it. */
+static int add_select(cJSON *blocks, const struct pb_message *msg, const char *prefix)
+{
+    size_t n = msg->n_buttons;
+    char id[32];
+    cJSON *elements, *select, *options;
+
+    snprintf(id, sizeof(id), "%s:select", prefix);
+    elements = actions_block(blocks, id);
+    select = elements ? cJSON_CreateObject() : NULL;
+    if (!select)
+        return PB_ERR_NOMEM;
+    cJSON_AddItemToArray(elements, select);
+    if (!cJSON_AddStringToObject(select, "type", "static_select") ||
+        !cJSON_AddStringToObject(select, "action_id", id) ||
+        add_plain(select, "placeholder", "Choose an answer", MAX_LABEL) != 0 ||
+        !(options = cJSON_AddArrayToObject(select, "options")))
+        return PB_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_button *b = &msg->buttons[i];
+        const char *end = i == 0 ? msg->low_label : i == n - 1 ? msg->high_label : NULL;
+        char text[MAX_LABEL * 3];
+        cJSON *o = cJSON_CreateObject();
+
+        if (!o)
+            return PB_ERR_NOMEM;
+        cJSON_AddItemToArray(options, o);
+        snprintf(text, sizeof(text), "%s%s%s", blank(b->label) ? "?" : b->label,
+                 blank(end) ? "" : " \xE2\x80\x93 ", blank(end) ? "" : end);
+        if (add_plain(o, "text", text, MAX_LABEL) != 0 ||
+            !cJSON_AddStringToObject(o, "value", b->token))
+            return PB_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/*
+ * The choices, laid out for a phone as much as for a desk: up to five buttons in one row, six
+ * to ten in two rows of near-equal size, and more than ten (an NPS 0 to 10) as one static_select
+ * menu, because three rows of number buttons wrap badly on a narrow screen. A menu option's
+ * value holds only MAX_OPTION_VALUE characters (buttons hold 2000): when any token is longer,
+ * the choices stay buttons, in rows of at most five.
+ */
 static int add_buttons(cJSON *blocks, const struct pb_message *msg, const char **error)
 {
-    size_t n = msg->buttons ? msg->n_buttons : 0;
-    size_t rows = (n + MAX_ROW - 1) / MAX_ROW;
-    size_t per_row = rows ? (n + rows - 1) / rows : 0;
+    size_t n = msg->buttons ? msg->n_buttons : 0, rows, per_row, longest = 0;
     const char *prefix = msg->kind == PB_MESSAGE_ALERT ? "pba" : "pbq";
     cJSON *elements = NULL;
 
-    if (n > MAX_BUTTONS) {
-        *error = "too many buttons for one Slack message";
-        return PB_ERR_INVALID;
-    }
     for (size_t i = 0; i < n; i++) {
-        const struct pb_button *b = &msg->buttons[i];
-        char id[32], *label;
-        cJSON *btn, *text;
-        const char *style = style_name(b->style);
-
-        if (blank(b->token) || strlen(b->token) > MAX_VALUE) {
+        const char *t = msg->buttons[i].token;
+        if (blank(t) || strlen(t) > MAX_VALUE) {
             *error = "a button token is missing or too long for Slack";
             return PB_ERR_INVALID;
         }
+        if (strlen(t) > longest)
+            longest = strlen(t);
+    }
+    if (n > MAX_ROWS_BUTTONS && n <= MAX_OPTIONS && longest <= MAX_OPTION_VALUE)
+        return add_select(blocks, msg, prefix);
+    if (n > MAX_BUTTONS) {
+        *error = "too many choices for one Slack message";
+        return PB_ERR_INVALID;
+    }
+    rows = n <= MAX_ROW ? 1 : n <= MAX_ROWS_BUTTONS ? 2 : (n + MAX_ROW - 1) / MAX_ROW;
+    per_row = rows ? (n + rows - 1) / rows : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pb_button *b = &msg->buttons[i];
+        char id[32];
+        cJSON *btn;
+        const char *style = style_name(b->style);
+
         if (i % per_row == 0) {
-            cJSON *row = cJSON_CreateObject();
-            if (!row)
-                return PB_ERR_NOMEM;
-            cJSON_AddItemToArray(blocks, row);
             snprintf(id, sizeof(id), "%s:row%zu", prefix, i / per_row);
-            if (!cJSON_AddStringToObject(row, "type", "actions") ||
-                !cJSON_AddStringToObject(row, "block_id", id) ||
-                !(elements = cJSON_AddArrayToObject(row, "elements")))
+            if (!(elements = actions_block(blocks, id)))
                 return PB_ERR_NOMEM;
         }
         btn = cJSON_CreateObject();
         if (!btn)
             return PB_ERR_NOMEM;
         cJSON_AddItemToArray(elements, btn);
-        label = plain(blank(b->label) ? "?" : b->label, MAX_LABEL);
-        text = label ? text_object("plain_text", label) : NULL;
-        free(label);
-        if (!text)
-            return PB_ERR_NOMEM;
         snprintf(id, sizeof(id), "%s:%zu", prefix, i);
         if (!cJSON_AddStringToObject(btn, "type", "button") ||
+            add_plain(btn, "text", b->label, MAX_LABEL) != 0 ||
             !cJSON_AddStringToObject(btn, "action_id", id) ||
             !cJSON_AddStringToObject(btn, "value", b->token))
             return PB_ERR_NOMEM;
-        cJSON_AddItemToObject(btn, "text", text);
         if (style && !cJSON_AddStringToObject(btn, "style", style))
             return PB_ERR_NOMEM;
     }
@@ -307,10 +378,29 @@ static int add_scale_labels(cJSON *blocks, const struct pb_message *msg)
     return add_mrkdwn_block(blocks, "context", "", line, "", MAX_CONTEXT);
 }
 
-/* The notification text: title and text on one line, escaped like the rest. */
-static int add_notification(cJSON *body, const struct pb_message *msg)
+/* "<@U...> " for the message's mention_user when it is a Slack user id (U... or W..., letters
+ * and digits only), else "". Only this sequence is ours; the id cannot carry markup, so a
+ * malformed one is dropped rather than escaped into something that looks like a mention. */
+static void mention_of(const struct pb_message *msg, char *out, size_t len)
 {
-    char *text = NULL, *esc;
+    const char *id = msg->size >= offsetof(struct pb_message, mention_user) + sizeof(char *)
+                         ? msg->mention_user
+                         : NULL;
+    size_t n = id ? strlen(id) : 0;
+
+    out[0] = '\0';
+    if (n < 3 || n >= SK_MAX_ID || (id[0] != 'U' && id[0] != 'W'))
+        return;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return;
+    snprintf(out, len, "<@%s> ", id);
+}
+
+/* The notification text: the mention, then title and text on one line, escaped like the rest. */
+static int add_notification(cJSON *body, const struct pb_message *msg, const char *mention)
+{
+    char *text = NULL, *esc, *joined = NULL;
     size_t len;
     int rc = PB_ERR_NOMEM;
 
@@ -324,8 +414,16 @@ static int add_notification(cJSON *body, const struct pb_message *msg)
     if (!*text)
         snprintf(text, len, "%s", "pulsebot");
     esc = slack_escape(text, MAX_SECTION);
-    if (esc && cJSON_AddStringToObject(body, "text", esc))
+    if (esc && *mention) {
+        len = strlen(mention) + strlen(esc) + 1;
+        joined = malloc(len);
+        if (joined)
+            snprintf(joined, len, "%s%s", mention, esc);
+    }
+    if (esc && (!*mention || joined) &&
+        cJSON_AddStringToObject(body, "text", *mention ? joined : esc))
         rc = 0;
+    free(joined);
     free(esc);
     free(text);
     return rc;
@@ -334,22 +432,27 @@ static int add_notification(cJSON *body, const struct pb_message *msg)
 int slack_render(const struct pb_message *msg, cJSON *body, const char **error)
 {
     cJSON *blocks;
+    char mention[SK_MAX_ID + 8];
     int closed, rc;
 
     *error = NULL;
-    if (!msg || msg->size < offsetof(struct pb_message, reserved)) {
+    if (!msg || msg->size < offsetof(struct pb_message, mention_user)) {
         *error = "message missing or from an older ABI";
         return PB_ERR_INVALID;
     }
     closed = (msg->flags & PB_MESSAGE_CLOSED) != 0;
-    if (add_notification(body, msg) != 0 || !(blocks = cJSON_AddArrayToObject(body, "blocks")))
+    mention_of(msg, mention, sizeof(mention));
+    if (add_notification(body, msg, mention) != 0 ||
+        !(blocks = cJSON_AddArrayToObject(body, "blocks")))
         return PB_ERR_NOMEM;
     if (!blank(msg->title) &&
         add_mrkdwn_block(blocks, "section",
                          msg->kind == PB_MESSAGE_ALERT ? ":rotating_light: *" : "*", msg->title,
                          "*", 200) != 0)
         return PB_ERR_NOMEM;
-    if (!blank(msg->text) && add_mrkdwn_block(blocks, "section", "", msg->text, "", MAX_SECTION))
+    /* The mention opens the body, where Slack notifies for it. */
+    if ((!blank(msg->text) || *mention) &&
+        add_mrkdwn_block(blocks, "section", mention, msg->text, "", MAX_SECTION))
         return PB_ERR_NOMEM;
     if (add_fields(blocks, msg) != 0)
         return PB_ERR_NOMEM;

@@ -30,6 +30,9 @@ struct send_op {
     char ts[SK_MAX_ID];
     char thread_ts[SK_MAX_ID];
     cJSON *body; /* text and blocks, rendered when the core asked */
+    /* An update chat.update could not make, while its response_url is tried. */
+    enum pb_send_outcome failed_outcome;
+    char failed_why[200];
 };
 
 static void op_free(struct send_op *op)
@@ -65,10 +68,10 @@ static void sent_key(char *key, size_t len, uint64_t id)
 }
 
 /* The outcome for a failed call, with the wording the log needs. */
-static void op_fail(struct send_op *op, const char *method, const struct sk_reply *r)
+static enum pb_send_outcome fail_outcome(struct send_op *op, const char *method,
+                                         const struct sk_reply *r, char *why, size_t why_len)
 {
     enum pb_send_outcome outcome;
-    char why[200];
     const char *e = r->error ? r->error : "unknown";
     int chan_err = strcmp(e, "channel_not_found") == 0 || strcmp(e, "not_in_channel") == 0;
 
@@ -95,16 +98,63 @@ static void op_fail(struct send_op *op, const char *method, const struct sk_repl
     }
     if (outcome == PB_SEND_MISCONFIGURED && strcmp(e, "missing_scope") == 0 && r->json) {
         const cJSON *needed = cJSON_GetObjectItemCaseSensitive(r->json, "needed");
-        snprintf(why, sizeof(why), "%s: missing_scope (add the bot scope %s and reinstall)", method,
+        snprintf(why, why_len, "%s: missing_scope (add the bot scope %s and reinstall)", method,
                  cJSON_IsString(needed) ? needed->valuestring : "?");
     } else if (outcome == PB_SEND_MISCONFIGURED && chan_err) {
-        snprintf(why, sizeof(why), "%s: %s (invite the app to channel %s)", method, e, op->channel);
+        snprintf(why, why_len, "%s: %s (invite the app to channel %s)", method, e, op->channel);
     } else {
-        snprintf(why, sizeof(why), "%s: %s", method, e);
+        snprintf(why, why_len, "%s: %s", method, e);
     }
+    return outcome;
+}
+
+static void op_fail_with(struct send_op *op, enum pb_send_outcome outcome, uint32_t retry_after_ms,
+                         const char *why)
+{
     if (outcome == PB_SEND_MISCONFIGURED)
         sk_log(op->sk, PB_LOG_ERR, "%s", why);
-    op_finish(op, outcome, NULL, r->retry_after_ms, why);
+    op_finish(op, outcome, NULL, retry_after_ms, why);
+}
+
+static void op_fail(struct send_op *op, const char *method, const struct sk_reply *r)
+{
+    char why[200];
+    enum pb_send_outcome outcome = fail_outcome(op, method, r, why, sizeof(why));
+
+    op_fail_with(op, outcome, r->retry_after_ms, why);
+}
+
+/* The response_url's answer to an update chat.update could not make. */
+static void responded(void *arg, const struct sk_reply *r)
+{
+    struct send_op *op = arg;
+    char ref[SK_MAX_REF];
+
+    if (r->fate != SK_FATE_OK) {
+        sk_log(op->sk, PB_LOG_INFO, "message %llu: the click's response_url failed too (%s)",
+               (unsigned long long)op->id, r->error ? r->error : "?");
+        op_fail_with(op, op->failed_outcome, 0, op->failed_why);
+        return;
+    }
+    snprintf(ref, sizeof(ref), "%s:%s", op->channel, op->ts);
+    sk_log(op->sk, PB_LOG_INFO, "message %llu updated through the click's response_url (%s)",
+           (unsigned long long)op->id, op->failed_why);
+    if (op->sk->host->counter_add)
+        op->sk->host->counter_add(op->sk->ctx, "messages_updated_by_response_url", 1);
+    op_finish(op, PB_SEND_DONE, ref, 0, NULL);
+}
+
+/* chat.update failed for good: a click on that message may have left a response_url that can
+ * still replace it. 1 when it is being tried (the op is then in its hands). */
+static int try_response_url(struct send_op *op, const struct sk_reply *r)
+{
+    char ref[SK_MAX_REF];
+
+    op->failed_outcome = fail_outcome(op, "chat.update", r, op->failed_why, sizeof(op->failed_why));
+    if (op->failed_outcome == PB_SEND_RETRY)
+        return 0; /* a later chat.update may work: the outbox retries it */
+    snprintf(ref, sizeof(ref), "%s:%s", op->channel, op->ts);
+    return slack_response_url_replace(op->sk, ref, op->body, responded, op) == PB_OK;
 }
 
 static void posted(void *arg, const struct sk_reply *r)
@@ -115,7 +165,10 @@ static void posted(void *arg, const struct sk_reply *r)
     char ref[SK_MAX_REF], key[SENT_KEY_MAX], value[SK_MAX_REF + 24];
 
     if (r->fate != SK_FATE_OK) {
-        op_fail(op, op->update ? "chat.update" : "chat.postMessage", r);
+        if (!op->update)
+            op_fail(op, "chat.postMessage", r);
+        else if (!try_response_url(op, r))
+            op_fail_with(op, op->failed_outcome, r->retry_after_ms, op->failed_why);
         return;
     }
     ch = cJSON_GetObjectItemCaseSensitive(r->json, "channel");

@@ -14,6 +14,9 @@ flight and reports:
 The connector runs with rate_pacing = false and channel_interval = 0: the fake has no limits,
 and Slack's real ones (about one post a second per channel) would measure Slack, not pulsebot.
 
+--count-syncs adds the number of fdatasync calls (one per durable SQLite commit in WAL mode)
+per answer, counted with strace; the other figures of such a run are slowed by the tracing.
+
 Usage (from a Release build directory):
     PULSEBOTD=$PWD/pulsebotd PB_PLUGIN_DIR=$PWD/plugins PB_SOURCE_DIR=/work/main \
         /usr/bin/python3 ../tests/bench/bench_slack.py --people 300 --window 32
@@ -21,7 +24,11 @@ Usage (from a Release build directory):
 
 import argparse
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,6 +62,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=300)
     ap.add_argument("--window", type=int, default=32)
+    ap.add_argument("--count-syncs", action="store_true",
+                    help="count the daemon's fdatasync calls (durable commits) while answers "
+                         "are taken, with strace (slows the daemon: use for counts, not speed)")
     args = ap.parse_args()
 
     people = [(f"p{i}", f"Person {i:05d}", f"UP{i:07d}", "support") for i in range(args.people)]
@@ -78,6 +88,13 @@ def main():
         sent_s = time.monotonic() - t0
         time.sleep(2)  # settle: nothing in flight
         idle_kb = proc_mem_kb(pid, "VmRSS")
+        tracer = trace_out = None
+        if args.count_syncs and shutil.which("strace"):
+            trace_out = tempfile.NamedTemporaryFile(prefix="pb-bench-syncs-", delete=False).name
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=fdatasync,fsync",
+                                       "-o", trace_out, "-p", str(pid)],
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the first click
         cpu0 = proc_cpu_s(pid)
 
         order = list(questions.items())
@@ -117,6 +134,15 @@ def main():
                 raise SystemExit(f"only {len(alerts)} of {len(order)} alerts after 600 s")
         end = max(alerts.values())
         cpu1 = proc_cpu_s(pid)
+        syncs = None
+        if tracer:
+            time.sleep(1)  # the last updates and thank-yous land
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(10)
+            with open(trace_out) as f:
+                syncs = sum(int(line.split()[3]) for line in f
+                            if line.split()[-1:] in (["fdatasync"], ["fsync"]))
+            os.unlink(trace_out)
         peak_kb = proc_mem_kb(pid, "VmHWM")
         load_kb = proc_mem_kb(pid, "VmRSS")
 
@@ -133,6 +159,9 @@ def main():
         print(f"click -> alert posted: p50 {pct(e2a, 50):.1f} ms, p99 {pct(e2a, 99):.1f} ms")
         print(f"daemon RSS: idle {idle_kb / 1024:.1f} MB, under load {load_kb / 1024:.1f} MB, "
               f"peak {peak_kb / 1024:.1f} MB")
+        if syncs is not None:
+            print(f"durable commits (fdatasync): {syncs} for {n} answers, "
+                  f"{syncs / n:.2f} per answer")
     finally:
         env.cleanup()
 

@@ -374,6 +374,30 @@ class FakeDiscord:
         msg.pop("reactions", None)
         self.dispatch("MESSAGE_CREATE", msg)
 
+    def thread_update(self, thread_id, forum, owner, archived=False, locked=False, tags=()):
+        """THREAD_UPDATE for a thread in a forum channel. No recorded gateway frame of this event
+        exists in the fixtures; its `d` is a channel object, built here to Discord's own
+        ThreadResponse schema (discord-api-spec openapi.json, which describes the same thread
+        object as GET /channels/{id}) and checked against it before it is sent, inside the
+        gateway envelope of gateway/eventWithUnknownData.json ({t, s, op: 0, d})."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
+        d = {"id": thread_id, "type": 11, "flags": 0, "guild_id": "197038439483310086",
+             "name": "Invoice shows the wrong VAT", "parent_id": forum, "owner_id": owner,
+             "last_message_id": str(next(self.ids)), "rate_limit_per_user": 0,
+             "message_count": 4, "member_count": 2, "total_message_sent": 4,
+             "applied_tags": list(tags),
+             "thread_metadata": {"archived": archived, "locked": locked,
+                                 "auto_archive_duration": 1440, "archive_timestamp": now,
+                                 "create_timestamp": now}}
+        errors = []
+        self.spec._check(d, {"$ref": "#/components/schemas/ThreadResponse"}, "$", errors)
+        if errors:
+            raise AssertionError(f"THREAD_UPDATE off Discord's ThreadResponse schema: {errors}")
+        frame = fixture("gateway/eventWithUnknownData.json")
+        assert set(frame) == {"t", "s", "op", "d"} and frame["op"] == 0
+        self.dispatch("THREAD_UPDATE", d)
+        return d
+
     def _dm_channel(self, user):
         with self.cond:
             if user not in self.dm_channels:

@@ -63,9 +63,10 @@ def person_line(pid, name, uid, team):
 
 
 class SlackEnv:
-    """A fake Slack and a daemon using it. `people` are (id, name, Slack id, team)."""
+    """A fake Slack and a daemon using it. `people` are (id, name, Slack id, team); `extra` is
+    added to the connector's block; `transform` rewrites the configuration template."""
 
-    def __init__(self, people=None, extra="", first="1s", log="debug"):
+    def __init__(self, people=None, extra="", first="1s", log="debug", transform=None):
         self.people = people or BASE_PEOPLE
         self.fake = FakeSlack()
         for pid, name, uid, _ in self.people:
@@ -77,6 +78,8 @@ class SlackEnv:
                 .replace("@API@", self.fake.api_url()).replace("@EXTRA@", extra)
                 .replace("@LOG@", log)
                 .replace("@PEOPLE@", ",\n".join(person_line(*p) for p in self.people)))
+        if transform:
+            text = transform(text)  # on the template: literal braces are doubled
         self.daemon = Daemon(config=text, first=first, env={"PULSEBOT_ALLOW_PLAIN": "1"})
 
     def _secret(self, name, value):

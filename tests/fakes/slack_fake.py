@@ -102,6 +102,9 @@ class FakeSlack:
         self.post_times = {}  # (channel, ts) -> monotonic time the post arrived
         self.updates = []  # (channel, ts, body)
         self.ephemeral = []
+        self.response_urls = {}  # path -> {key: (channel, ts), uses, at}
+        self.responses = []  # requests to response_urls
+        self.threads = {}  # (channel, thread ts) -> [messages], for conversations.replies
         self.users = {}  # id -> user dict
         self.channels = {"CLEADS01"}  # channels the app is a member of
         self.limits = {}  # method -> [count, retry_after]
@@ -213,9 +216,11 @@ class FakeSlack:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 status, extra, reply = self._api(verb, target, headers, body)
-                data = json.dumps(reply).encode()
+                text = isinstance(reply, str)
+                data = reply.encode() if text else json.dumps(reply).encode()
                 head = [f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}",
-                        "Content-Type: application/json; charset=utf-8",
+                        "Content-Type: " + ("text/plain" if text else
+                                            "application/json; charset=utf-8"),
                         f"Content-Length: {len(data)}"] + extra
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
                 await writer.drain()
@@ -226,6 +231,8 @@ class FakeSlack:
 
     def _api(self, verb, target, headers, body):
         url = urllib.parse.urlsplit(target)
+        if url.path.startswith("/actions/"):
+            return self._response_url(verb, url.path, headers, body)
         method = url.path.rsplit("/", 1)[-1]
         ctype = headers.get("content-type", "")
         params = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
@@ -313,6 +320,59 @@ class FakeSlack:
         msg.update(text=p.get("text", ""), blocks=p.get("blocks", []))
         self.updates.append((key[0], key[1], copy.deepcopy(msg)))
         return {"ok": True, "channel": key[0], "ts": key[1], "text": msg["text"], "message": msg}
+
+    def _response_url(self, verb, path, headers, body):
+        """A click's response_url (shared/protocols/slack.md 2.5): no token, JSON with
+        replace_original; usable 5 times within 30 minutes; answers a bare "ok"."""
+        try:
+            entry = self.response_urls.get(path)
+            req = {"path": path, "verb": verb, "auth": headers.get("authorization", ""),
+                   "content_type": headers.get("content-type", ""),
+                   "body": json.loads(body or b"null")}
+            self.responses.append(req)
+            if verb != "POST" or entry is None:
+                return 404, [], "no_such_url"
+            if entry["uses"] >= 5 or time.monotonic() - entry["at"] > 1800:
+                return 404, [], "used_url"
+            entry["uses"] += 1
+            b = req["body"] or {}
+            if b.get("replace_original"):
+                msg = self.messages[entry["key"]]
+                msg.update(text=b.get("text", ""), blocks=b.get("blocks", []))
+                self.updates.append((entry["key"][0], entry["key"][1], copy.deepcopy(msg)))
+            return 200, [], "ok"
+        finally:
+            self._changed()
+
+    def _m_conversations_replies(self, p):
+        """The thread holding message `ts`, parent first (the OpenAPI description's example
+        reply of conversations.replies: messages with user, ts, thread_ts, reply_count)."""
+        channel, ts = p.get("channel", ""), p.get("ts", "")
+        if channel not in self.channels:
+            return {"ok": False, "error": "not_in_channel"}
+        for (ch, _), msgs in self.threads.items():
+            if ch == channel and any(m["ts"] == ts for m in msgs):
+                limit = int(p.get("limit", "1000") or 1000)
+                return {"ok": True, "messages": copy.deepcopy(msgs[:max(limit, 1)]),
+                        "has_more": len(msgs) > limit,
+                        "response_metadata": {"next_cursor": ""}}
+        return {"ok": False, "error": "thread_not_found"}
+
+    def add_thread(self, channel, author, replies):
+        """A support thread in `channel` started by `author`, with (user, text) replies;
+        returns the messages' ts, parent first."""
+        def make():
+            parent_ts = self._next_ts()
+            msgs = [{"type": "message", "user": author, "text": "Help, my invoice is wrong",
+                     "ts": parent_ts, "thread_ts": parent_ts, "reply_count": len(replies),
+                     "team": TEAM}]
+            for user, text in replies:
+                msgs.append({"type": "message", "user": user, "text": text,
+                             "ts": self._next_ts(), "thread_ts": parent_ts,
+                             "parent_user_id": author, "team": TEAM})
+            self.threads[(channel, parent_ts)] = msgs
+            return [m["ts"] for m in msgs]
+        return self.call(make)
 
     def _m_chat_postEphemeral(self, p):
         self.ephemeral.append(p)
@@ -463,10 +523,19 @@ class FakeSlack:
 
     # ---- payloads from the fixtures ----
 
-    def block_action(self, user, name, channel, message_ts, action_id, value, label):
+    def _new_response_url(self, channel, message_ts):
+        path = f"/actions/{TEAM}/{next(self._env)}/fake-secret"
+        self.response_urls[path] = {"key": (channel, message_ts), "uses": 0,
+                                    "at": time.monotonic()}
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def block_action(self, user, name, channel, message_ts, action_id, value, label,
+                     select=False):
+        """A click on a button (or, with select, an option picked in a static_select: the
+        token in selected_option.value), with a response_url served by this fake."""
         p = copy.deepcopy(fixture("java-slack-sdk-samples/interactive/BlockActionPayload.json"))
         p.update(type="block_actions", api_app_id=APP, token="legacy-verification-token",
-                 trigger_id="1.2.3", response_url="https://hooks.slack.test/actions/1",
+                 trigger_id="1.2.3", response_url=self._new_response_url(channel, message_ts),
                  is_enterprise_install=False, enterprise=None)
         p.pop("view", None)  # a click in a message, not in a modal
         p["team"].update(id=TEAM, domain="fake")
@@ -478,9 +547,20 @@ class FakeSlack:
         p["message"].update(type="message", ts=message_ts, text=msg.get("text", ""),
                             blocks=msg.get("blocks", []), bot_id=BOT_ID, user=BOT_USER)
         a = p["actions"][0]
-        a.update(type="button", action_id=action_id, block_id=action_id.split(":")[0] + ":row0",
-                 value=value, style="", action_ts=f"{time.time():.6f}")
-        a["text"].update(type="plain_text", text=label, emoji=True)
+        if select:
+            # The fixture's action has every sub-field Slack has sent; a static_select's
+            # carries selected_option and placeholder, not value, text or style.
+            a = {"type": "static_select", "action_id": action_id, "block_id": action_id,
+                 "selected_option": a["selected_option"], "placeholder": a["placeholder"],
+                 "action_ts": f"{time.time():.6f}"}
+            a["selected_option"]["text"].update(type="plain_text", text=label, emoji=True)
+            a["selected_option"]["value"] = value
+            a["placeholder"]["text"] = "Choose an answer"
+        else:
+            a.update(type="button", action_id=action_id,
+                     block_id=action_id.split(":")[0] + ":row0", value=value, style="",
+                     action_ts=f"{time.time():.6f}")
+            a["text"].update(type="plain_text", text=label, emoji=True)
         p["actions"] = [a]
         p["state"] = {"values": {}}
         return p
@@ -497,6 +577,22 @@ class FakeSlack:
             e.pop(k, None)
         e.update(type="message", channel=channel, channel_type="im", user=user,
                  text=text, ts=ts, event_ts=ts, client_msg_id="c-" + event_id, team=TEAM)
+        return p
+
+    def reaction_event(self, agent, channel, ts, item_user, reaction, event_id):
+        """reaction_added as an events_api payload. The event_callback wrapper is
+        events/MessagePayload.json's; no fixture holds a reaction_added event itself, so its
+        fields are those of Slack's event documentation: user, reaction, item_user,
+        item {type, channel, ts}, event_ts."""
+        p = copy.deepcopy(fixture("java-slack-sdk-samples/events/MessagePayload.json"))
+        p.update(token="legacy", team_id=TEAM, api_app_id=APP, type="event_callback",
+                 event_id=event_id, event_time=int(time.time()), is_ext_shared_channel=False)
+        p["authorizations"] = [{"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER,
+                                "is_bot": True, "is_enterprise_install": False}]
+        p["event"] = {"type": "reaction_added", "user": agent, "reaction": reaction,
+                      "item_user": item_user,
+                      "item": {"type": "message", "channel": channel, "ts": ts},
+                      "event_ts": f"{time.time():.6f}"}
         return p
 
     # ---- helpers for tests ----
@@ -533,6 +629,16 @@ def block_texts(blocks):
 def buttons(message):
     return [e for b in message.get("blocks", []) if b.get("type") == "actions"
             for e in b["elements"]]
+
+
+def select_of(message):
+    """The static_select of a message (a long scale), or None."""
+    for b in message.get("blocks", []):
+        if b.get("type") == "actions":
+            for e in b["elements"]:
+                if e.get("type") == "static_select":
+                    return e
+    return None
 
 
 def check_openapi(requests):

@@ -2,7 +2,8 @@
  * The Discord connector's message layout: markdown escaping of everything a person may have
  * written (no mention, link or markup survives), action rows of at most five buttons and at
  * most five rows, select menus past 25 choices, custom_ids carrying the core's token,
- * allowed_mentions {parse: []} on every body, and Discord's 2000-character limit.
+ * allowed_mentions {parse: []} on every body, and Discord's 2000-character limit; the one
+ * mention a message may ask for (mention_user) as <@id> with only that id allowed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -249,6 +250,62 @@ static void test_empty_message(void **state)
     free(content);
 }
 
+static void test_mention_user(void **state)
+{
+    struct pb_field fields[] = {{"For", "Mia <@333> @everyone"}};
+    struct pb_message m = scale(2, PB_MESSAGE_ALERT);
+    const char *error, *content;
+    cJSON *body, *am, *users;
+    char *long_text = malloc(3001);
+
+    m.title = "Low score";
+    m.fields = fields;
+    m.n_fields = 1;
+    m.mention_user = "333333333333333333";
+    body = dc_render_message(&m, &error);
+    assert_non_null(body);
+    content = cJSON_GetObjectItem(body, "content")->valuestring;
+    /* Our mention first, the person's text escaped as always. */
+    assert_true(strncmp(content, "<@333333333333333333> **Low score**", 35) == 0);
+    assert_non_null(strstr(content, "**For:** Mia \\<\\@333\\> \\@everyone"));
+    assert_null(strstr(content + 1, "<@"));
+    am = cJSON_GetObjectItem(body, "allowed_mentions");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(am, "parse")), 0);
+    users = cJSON_GetObjectItem(am, "users");
+    assert_int_equal(cJSON_GetArraySize(users), 1);
+    assert_string_equal(cJSON_GetArrayItem(users, 0)->valuestring, "333333333333333333");
+    assert_null(cJSON_GetObjectItem(am, "roles"));
+    cJSON_Delete(body);
+
+    /* Not a snowflake: no mention at all, and nobody in allowed_mentions. */
+    static const char *const bad[] = {"12a", "<@1>", "@everyone", "123456789012345678901",
+                                      "",    "1 2"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m.mention_user = bad[i];
+        body = dc_render_message(&m, &error);
+        assert_non_null(body);
+        content = cJSON_GetObjectItem(body, "content")->valuestring;
+        assert_null(strstr(content, "<@"));
+        am = cJSON_GetObjectItem(body, "allowed_mentions");
+        assert_null(cJSON_GetObjectItem(am, "users"));
+        cJSON_Delete(body);
+    }
+
+    /* The 2000-character cut never drops the mention. */
+    memset(long_text, 'a', 3000);
+    long_text[3000] = '\0';
+    m.mention_user = "42";
+    m.title = NULL;
+    m.text = long_text;
+    m.n_fields = 0;
+    body = dc_render_message(&m, &error);
+    content = cJSON_GetObjectItem(body, "content")->valuestring;
+    assert_true(strncmp(content, "<@42> aaa", 9) == 0);
+    assert_true(strlen(content) <= DC_MAX_CONTENT + 2);
+    cJSON_Delete(body);
+    free(long_text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_scale_labels),
         cmocka_unit_test(test_length_limit),
         cmocka_unit_test(test_empty_message),
+        cmocka_unit_test(test_mention_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

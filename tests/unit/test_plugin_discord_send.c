@@ -247,6 +247,45 @@ static void test_thread_reply(void **state)
     assert_string_equal(mock_last_send_done(m)->message_ref, "88:99");
 }
 
+/* An alert for the on-call person: their id is mentioned and is the only one allowed to ping,
+ * through the connector's whole send path. */
+static void test_alert_mentions_on_call(void **state)
+{
+    struct pb_field f = {"Comment", "@here ping <@&9>"};
+    struct pb_button acts[] = {{"Acknowledge", "tokAck", PB_BUTTON_PRIMARY}};
+    struct pb_message alert = {.size = sizeof(alert),
+                               .kind = PB_MESSAGE_ALERT,
+                               .title = "Low score",
+                               .fields = &f,
+                               .n_fields = 1,
+                               .buttons = acts,
+                               .n_buttons = 1,
+                               .mention_user = "333333333333333333"};
+    struct pb_send s = {.size = sizeof(s),
+                        .id = 70,
+                        .target_kind = PB_TARGET_CHANNEL,
+                        .target = "290926798999357250",
+                        .message = &alert};
+    cJSON *body, *am;
+    const char *content;
+    char *printed;
+
+    assert_int_equal(dc.send(dc.self, &s), PB_OK);
+    mock_advance(m, 0);
+    assert_string_equal(last_call()->url, API "/channels/290926798999357250/messages");
+    body = cJSON_Parse(last_call()->body);
+    content = cJSON_GetObjectItem(body, "content")->valuestring;
+    assert_true(strncmp(content, "<@333333333333333333> ", 22) == 0);
+    assert_non_null(strstr(content, "\\@here ping \\<\\@&9\\>"));
+    am = cJSON_GetObjectItem(body, "allowed_mentions");
+    printed = cJSON_PrintUnformatted(am);
+    assert_string_equal(printed, "{\"parse\":[],\"users\":[\"333333333333333333\"]}");
+    free(printed);
+    cJSON_Delete(body);
+    answer_last(200, message, NULL, 0);
+    assert_int_equal(mock_last_send_done(m)->outcome, PB_SEND_DONE);
+}
+
 static void test_route_429_waited_out(void **state)
 {
     static const struct pb_header h[] = {{"Retry-After", "2"}, {"X-RateLimit-Scope", "user"}};
@@ -393,6 +432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_edits_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_mentions_on_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_route_429_waited_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_global_429_holds_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bucket_learned_and_shared, setup, teardown),

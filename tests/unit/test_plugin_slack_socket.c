@@ -366,6 +366,15 @@ static void test_checkin_reaction(void **state)
     assert_int_equal(count_events(PB_EVENT_INTERACTION_CLOSED), 0);
     snprintf(f, sizeof(f), frame, 3, 3, "white_check_mark", "C0SUPPORT");
     mock_wsc_deliver(w, f);
+    /* The thread's first message is looked up (test_plugin_slack_interact.c covers replies). */
+    assert_int_equal(count_events(PB_EVENT_INTERACTION_CLOSED), 0);
+    mock_advance(m, 0);
+    assert_true(find_call("conversations.replies") >= 0);
+    mock_http_answer(m, (size_t)find_call("conversations.replies"), 200,
+                     "{\"ok\":true,\"messages\":[{\"type\":\"message\",\"user\":\"UCUST\","
+                     "\"ts\":\"1700.1\"}]}",
+                     NULL, 0, 0, NULL);
+    mock_advance(m, 0);
     assert_int_equal(count_events(PB_EVENT_INTERACTION_CLOSED), 1);
     e = mock_last_event(m);
     assert_string_equal(e->user, "UCUST");
