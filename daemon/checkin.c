@@ -32,30 +32,6 @@ unsigned pb_checkin_sample_point(const char *ext_id)
     return (unsigned)(v % 10000);
 }
 
-/* Whether tags (a JSON object of strings) hold `want`: "name" present, or "name=value" where
- * the value is the tag's, or one of its comma-separated parts. */
-static int has_tag(const cJSON *tags, const char *want)
-{
-    const char *eq = strchr(want, '=');
-    char name[128];
-    snprintf(name, sizeof name, "%.*s", (int)(eq ? (size_t)(eq - want) : strlen(want)), want);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tags, name);
-    if (!cJSON_IsString(v))
-        return 0;
-    if (!eq)
-        return 1;
-    const char *value = eq + 1, *p = v->valuestring;
-    size_t n = strlen(value);
-    for (;;) {
-        size_t part = strcspn(p, ",");
-        if (part == n && strncmp(p, value, n) == 0)
-            return 1;
-        if (!p[part])
-            return 0;
-        p += part + 1;
-    }
-}
-
 static int in_list(const char *s, const char **list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -77,7 +53,7 @@ static int policy_matches(const struct pb_config *cfg, const struct pb_cfg_check
             return 0;
     }
     for (size_t i = 0; i < p->n_tags; i++)
-        if (!has_tag(tags, p->tags[i]))
+        if (!pb_route_tag_holds(tags, p->tags[i]))
             return 0;
     return 1;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "checkin.h"
 #include "clock.h"
 #include "config.h"
@@ -124,6 +126,10 @@ int pb_route_rule_matches(const struct pb_config *cfg, const struct pb_cfg_route
                           const char *comment, const char *tags);
 /* Whether the tags (a JSON object of strings, or NULL) hold every one of `want`. */
 int pb_route_tags_hold(const char *tags, const char *const *want, size_t n_want);
+/* Whether the tags (a JSON object of strings) hold `want`: "name" present, or "name=value"
+ * where the value is the tag's or one of its comma-separated parts (a help desk's tag list).
+ * Routing rules and check-in policies both read tags with it, so they agree on a tag. */
+int pb_route_tag_holds(const cJSON *tags, const char *want);
 /* The key whose low scores join one alert under rule `r` ("" for none): see docs/alerts.md. */
 void pb_route_group_key(const struct pb_cfg_route *r, const struct pb_cfg_survey *s,
                         const struct pb_delivery *d, const struct pb_answer *a, char *out,

@@ -59,10 +59,7 @@ int pb_route_words_match(const char *text, const char *const *words, size_t n_wo
     return 0;
 }
 
-/* Whether the tags (a JSON object of strings) hold `want`: "name" present, or "name=value"
- * where the value is the tag's or one of its comma-separated parts (a help desk's tag list).
- * The same reading as checkins.policies[].tags, so a rule and a policy agree on a tag. */
-static int tag_holds(const cJSON *tags, const char *want)
+int pb_route_tag_holds(const cJSON *tags, const char *want)
 {
     const char *eq = strchr(want, '=');
     char name[128];
@@ -92,7 +89,7 @@ int pb_route_tags_hold(const char *tags, const char *const *want, size_t n_want)
     cJSON *root = cJSON_Parse(tags);
     int all = cJSON_IsObject(root);
     for (size_t i = 0; all && i < n_want; i++)
-        all = tag_holds(root, want[i]);
+        all = pb_route_tag_holds(root, want[i]);
     cJSON_Delete(root);
     return all;
 }
